@@ -1,0 +1,33 @@
+/**
+ * JSON-lines output of a driver: one compact object per line on stdout,
+ * written synchronously so each line is flushed before the next one.
+ */
+const encoder = new TextEncoder();
+
+/** Where protocol lines go (stdout by default; tests may capture). */
+export interface LineSink {
+  writeLine(obj: unknown): void;
+}
+
+/** Writes lines to a Deno writer synchronously (default stdout). */
+export class StdoutSink implements LineSink {
+  #out: { writeSync(p: Uint8Array): number };
+  constructor(out: { writeSync(p: Uint8Array): number } = Deno.stdout) {
+    this.#out = out;
+  }
+  writeLine(obj: unknown): void {
+    let data = encoder.encode(JSON.stringify(obj) + "\n");
+    while (data.length > 0) {
+      const n = this.#out.writeSync(data);
+      data = data.subarray(n);
+    }
+  }
+}
+
+/** Collects lines in memory (tests). */
+export class MemorySink implements LineSink {
+  readonly lines: unknown[] = [];
+  writeLine(obj: unknown): void {
+    this.lines.push(JSON.parse(JSON.stringify(obj)));
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Read a YAML file into plain data. A syntax error becomes a ConfigError that
+ * names the file, line and column; a missing file can be tolerated.
+ */
+import { parseDocument } from "yaml";
+import { ConfigError } from "./errors.ts";
+
+/** Parse YAML text; `file` is only used in error messages. */
+export function parseYaml(text: string, file: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const pos = e.linePos?.[0];
+    const msg = e.message.split("\n")[0];
+    throw new ConfigError(`invalid YAML: ${msg}`, {
+      file,
+      line: pos?.line,
+      column: pos?.col,
+    });
+  }
+  return doc.toJS() ?? undefined;
+}
+
+/**
+ * Read and parse a YAML file.
+ * @returns the data, or `undefined` when the file does not exist and `optional` is set.
+ */
+export async function readYamlFile(
+  file: string,
+  { optional = false }: { optional?: boolean } = {},
+): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (err) {
+    if (optional && err instanceof Deno.errors.NotFound) return undefined;
+    throw new ConfigError(`cannot read file: ${(err as Error).message}`, { file }, { cause: err });
+  }
+  return parseYaml(text, file);
+}
+
+/** True for a plain object (not an array, not null). */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

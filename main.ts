@@ -1,0 +1,58 @@
+/**
+ * servo: entry point. Picks the verb from argv, runs it, and is the only
+ * place that calls Deno.exit. A first positional argument that names a verb
+ * selects it; anything else (or `run`) is the v1-compatible agent.
+ *
+ *   servo [options] APP_ID            the agent (v1 command line)
+ *   servo run [options] APP_ID        the same
+ *   servo serve|demo|driver|check|describe|measure|adjust ...
+ */
+import { describeError, exitCodeFor, UsageError } from "./lib/errors.ts";
+import { osSignals } from "./lib/signals.ts";
+import type { VerbMain } from "./lib/verbs/types.ts";
+
+/** Verbs load lazily so a driver subprocess imports only what it needs. */
+const VERBS: Record<string, () => Promise<{ main: VerbMain }>> = {
+  run: () => import("./lib/verbs/run.ts"),
+  serve: () => import("./lib/verbs/serve.ts"),
+  demo: () => import("./lib/verbs/demo.ts"),
+  driver: () => import("./lib/verbs/driver.ts"),
+  check: () => import("./lib/verbs/check.ts"),
+  describe: () => import("./lib/verbs/describe.ts"),
+  measure: () => import("./lib/verbs/measure.ts"),
+  adjust: () => import("./lib/verbs/adjust.ts"),
+};
+
+/** Split argv into the verb and its arguments. */
+export function pickVerb(argv: string[]): { verb: string; args: string[] } {
+  const first = argv.find((a) => !a.startsWith("-"));
+  if (first !== undefined && first === argv[0] && Object.hasOwn(VERBS, first)) {
+    return { verb: first, args: argv.slice(1) };
+  }
+  return { verb: "run", args: argv };
+}
+
+async function runMain(argv: string[]): Promise<number> {
+  const { verb, args } = pickVerb(argv);
+  const mod = await VERBS[verb]();
+  return await mod.main(args, { signals: osSignals(), verb });
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await runMain(Deno.args);
+  } catch (err) {
+    const verbose = Deno.args.includes("-v") || Deno.args.includes("--verbose");
+    if (err instanceof UsageError) {
+      console.error(err.message);
+    } else {
+      console.error(`servo: ${describeError(err, verbose)}`);
+      if (verbose && err instanceof Error && !(err.name.endsWith("Error") && "exitCode" in err)) {
+        console.error(err.stack);
+      }
+    }
+    code = exitCodeFor(err);
+  }
+  Deno.exit(code);
+}
