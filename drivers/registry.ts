@@ -63,6 +63,11 @@ export const DRIVERS: Record<string, DriverEntry> = {
     summary: "test target: a known function of its settings (adjust + measure)",
     load: () => import("./fn/mod.ts"),
   },
+  "fn-measure": {
+    kind: "measure",
+    summary: "test target: measure the fn driver's known function",
+    load: () => import("./fn/measure.ts"),
+  },
   "demo-target": {
     kind: "adjust",
     summary: "adjust the bundled demo application's settings",

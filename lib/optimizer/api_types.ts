@@ -72,6 +72,15 @@ export interface AppDetail extends AppSummary {
     | null;
   trials: TrialView[]; // including n = 0
   current: CurrentOp | null;
+  // Added by the service (always sent by it; optional for other producers):
+  /** Why the run failed (state "failed"), else null. */
+  failure?: string | null;
+  /** The operator's reason when stopped, else null. */
+  stopReason?: string | null;
+  /** The last noteworthy thing that happened (e.g. a failed return to the best settings). */
+  note?: string | null;
+  /** The agent name from its HELLO. */
+  agent?: string | null;
 }
 
 /** One stored event: GET /api/apps/{app}/trials/{n}/events -> { events: RawEvent[] } */
@@ -93,4 +102,19 @@ export interface StreamMessage {
   app: string;
   summary: AppSummary;
   current: CurrentOp | null;
+}
+
+/*
+ * Additions by the service (additive; the dashboard may ignore them).
+ */
+
+/** POST /api/apps/{app}/stop and /resume -> ActionResponse. Body of stop: optional {reason}. */
+export interface ActionResponse {
+  ok: true;
+  summary: AppSummary;
+}
+
+/** Every error of the API and the servo endpoints: 4xx/5xx with this body. */
+export interface ErrorResponse {
+  message: string;
 }

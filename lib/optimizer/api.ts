@@ -1,0 +1,178 @@
+/**
+ * The JSON API of `servo serve` (shapes in api_types.ts):
+ *
+ * - `GET  /api/apps` -> `{apps: AppSummary[]}`
+ * - `GET  /api/apps/{app}` -> `AppDetail`
+ * - `POST /api/apps/{app}/stop` (body optional `{reason}`) -> `ActionResponse`
+ * - `POST /api/apps/{app}/resume` -> `ActionResponse`
+ * - `GET  /api/apps/{app}/trials/{n}/events` -> `{events: RawEvent[]}`
+ * - `GET  /api/stream` -> server-sent events, one `StreamMessage` per change
+ *
+ * `{app}` is `default` or `{account}/{app}`, either URL-encoded
+ * (`acme%2Fweb`) or as two path segments (`acme/web`). Errors are 4xx with
+ * `{message}`.
+ */
+import type { ActionResponse, StreamMessage } from "./api_types.ts";
+import type { OptimizerService } from "./service.ts";
+import { HttpError, readJsonBody } from "./validate.ts";
+import { isRecord } from "../yaml_file.ts";
+
+/** A JSON response. */
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      ...headers,
+    },
+  });
+}
+
+/** Open event streams, closed when the server shuts down. */
+export class StreamHub {
+  #closers = new Set<() => void>();
+  /** Keep-alive comment interval in ms. */
+  keepAliveMs = 15000;
+
+  add(close: () => void): () => void {
+    this.#closers.add(close);
+    return () => this.#closers.delete(close);
+  }
+
+  /** Close every open stream. */
+  closeAll(): void {
+    for (const c of [...this.#closers]) c();
+    this.#closers.clear();
+  }
+}
+
+const enc = new TextEncoder();
+
+function stream(svc: OptimizerService, hub: StreamHub): Response {
+  let cleanup = () => {};
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      let closed = false;
+      const send = (text: string) => {
+        if (closed) return;
+        try {
+          controller.enqueue(enc.encode(text));
+        } catch {
+          close();
+        }
+      };
+      const sendApp = (m: StreamMessage) => send(`data: ${JSON.stringify(m)}\n\n`);
+      const unsubscribe = svc.subscribe((c) => sendApp({ type: "app", ...c }));
+      const timer = setInterval(() => send(": keep-alive\n\n"), hub.keepAliveMs);
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(timer);
+        unsubscribe();
+        removeFromHub();
+        try {
+          controller.close();
+        } catch {
+          // already closed
+        }
+      };
+      const removeFromHub = hub.add(close);
+      cleanup = close;
+      send("retry: 3000\n\n");
+      for (const run of svc.list()) {
+        sendApp({ type: "app", app: run.name, summary: run.summary(), current: run.current });
+      }
+    },
+    cancel() {
+      cleanup();
+    },
+  });
+  return new Response(body, {
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store",
+      "x-accel-buffering": "no",
+    },
+  });
+}
+
+function appFromSegments(segs: string[]): string {
+  return segs.map((s) => decodeURIComponent(s)).join("/");
+}
+
+/** Handle a request under /api (auth already checked). */
+export async function handleApi(
+  req: Request,
+  path: string,
+  svc: OptimizerService,
+  hub: StreamHub,
+): Promise<Response> {
+  const segs = path.split("/").filter((s) => s !== "").slice(1); // drop "api"
+  const method = req.method;
+  if (segs.length === 1 && segs[0] === "stream") {
+    if (method !== "GET") throw new HttpError(405, "use GET for /api/stream");
+    return stream(svc, hub); // closed by cancel() when the client goes away
+  }
+  if (segs[0] !== "apps") throw new HttpError(404, `no API endpoint ${path}`);
+  if (segs.length === 1) {
+    if (method !== "GET" && method !== "HEAD") throw new HttpError(405, "use GET for /api/apps");
+    return json({ apps: svc.list().map((r) => r.summary()) });
+  }
+  let rest: string[];
+  try {
+    rest = segs.slice(1).map((s) => decodeURIComponent(s));
+  } catch {
+    throw new HttpError(400, "the app name in the path is not valid URL encoding");
+  }
+  const last = rest[rest.length - 1];
+  // .../trials/{n}/events
+  if (rest.length >= 4 && last === "events" && rest[rest.length - 3] === "trials") {
+    if (method !== "GET") throw new HttpError(405, "use GET for trial events");
+    const app = appFromSegments(segs.slice(1, segs.length - 3));
+    const run = svc.get(app);
+    if (!run) throw new HttpError(404, `no app ${JSON.stringify(app)}`);
+    const nText = rest[rest.length - 2];
+    if (!/^\d{1,9}$/.test(nText)) {
+      throw new HttpError(400, "the trial number must be an integer >= 0");
+    }
+    const n = Number(nText);
+    if (!run.hasTrial(n)) throw new HttpError(404, `app ${app} has no trial ${n}`);
+    return json({ events: svc.store.events(app, n) });
+  }
+  if ((last === "stop" || last === "resume") && rest.length >= 2) {
+    if (method !== "POST") throw new HttpError(405, `use POST for ${last}`);
+    const app = appFromSegments(segs.slice(1, segs.length - 1));
+    const run = svc.get(app);
+    if (!run) throw new HttpError(404, `no app ${JSON.stringify(app)}`);
+    if (last === "stop") {
+      let reason = "stopped by operator";
+      const hasBody = req.body !== null && req.headers.get("content-length") !== "0";
+      if (hasBody) {
+        const body = await readJsonBody(req, 16 * 1024).catch((err) => {
+          if (err instanceof HttpError && /empty/.test(err.message)) return null;
+          throw err;
+        });
+        if (body !== null) {
+          if (!isRecord(body)) throw new HttpError(400, "the stop body must be an object {reason}");
+          if (body.reason !== undefined) {
+            if (typeof body.reason !== "string") {
+              throw new HttpError(400, "reason must be a string");
+            }
+            if (body.reason.trim() !== "") reason = body.reason.trim();
+          }
+        }
+      }
+      run.stop(reason);
+    } else {
+      run.resume();
+    }
+    const out: ActionResponse = { ok: true, summary: run.summary() };
+    return json(out);
+  }
+  if (method !== "GET" && method !== "HEAD") throw new HttpError(405, "use GET for an app");
+  const app = appFromSegments(segs.slice(1));
+  const run = svc.get(app);
+  if (!run) throw new HttpError(404, `no app ${JSON.stringify(app)}`);
+  return json(run.detail());
+}
