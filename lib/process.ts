@@ -4,6 +4,10 @@
  * started through `setsid` (util-linux) when it is available; the group is
  * then signalled as a whole with `kill(-pgid)`.
  *
+ * Every group whose leader is still running is remembered, so a driver that
+ * exits (normally, on cancel or on SIGTERM) can stop whatever is still
+ * running with {@link stopAllGroups}; the SDK's `runDriver` does this.
+ *
  * @example
  * ```ts
  * const child = spawnGroup("ab", ["-t", "5", "http://127.0.0.1:8080/"], { stdout: "piped" });
@@ -29,6 +33,9 @@ function findSetsid(): string | null {
   return setsidPath;
 }
 
+/** Groups whose leader runs and that were not stopped yet (see {@link stopAllGroups}). */
+const liveGroups = new Set<ChildGroup>();
+
 /** Options of {@link spawnGroup}. */
 export interface GroupOptions {
   cwd?: string;
@@ -37,6 +44,8 @@ export interface GroupOptions {
   stdin?: "piped" | "inherit" | "null";
   stdout?: "piped" | "inherit" | "null";
   stderr?: "piped" | "inherit" | "null";
+  /** When it aborts, the group is stopped (TERM, then KILL after 1 s). */
+  signal?: AbortSignal;
 }
 
 /** A child process that leads its own process group. */
@@ -46,6 +55,7 @@ export class ChildGroup {
   /** True when the child leads its own group (setsid was available). */
   readonly grouped: boolean;
   #exited = false;
+  #stopped = false;
   readonly status: Promise<Deno.CommandStatus>;
 
   constructor(process: Deno.ChildProcess, grouped: boolean) {
@@ -54,8 +64,12 @@ export class ChildGroup {
     this.grouped = grouped;
     this.status = process.status.then((s) => {
       this.#exited = true;
+      // Forget it (a long-running agent starts many): what its leader left
+      // running in the group is then its caller's business (stop() still works).
+      liveGroups.delete(this);
       return s;
     });
+    liveGroups.add(this);
   }
 
   /** True once the direct child has exited. */
@@ -63,8 +77,23 @@ export class ChildGroup {
     return this.#exited;
   }
 
+  /** True once {@link stop} has finished (the group was sent SIGKILL). */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /**
+   * Forget this group without signalling it: it is no longer stopped by
+   * {@link stopAllGroups}, and later kill() calls do nothing.
+   */
+  release(): void {
+    this.#stopped = true;
+    liveGroups.delete(this);
+  }
+
   /** Send a signal to the whole group (or the child alone without setsid). */
   kill(signal: Deno.Signal = "SIGTERM"): void {
+    if (this.#stopped) return;
     try {
       if (this.grouped) Deno.kill(-this.pid, signal);
       else if (!this.#exited) this.process.kill(signal);
@@ -75,17 +104,22 @@ export class ChildGroup {
 
   /**
    * Stop the group: SIGTERM, then SIGKILL after `graceMs` if the child has
-   * not exited. Members of the group are always sent the final KILL too.
+   * not exited. Members of the group are always sent the final KILL too, so
+   * nothing the child started is left behind.
    */
   async stop(graceMs = 3000): Promise<Deno.CommandStatus> {
-    this.kill("SIGTERM");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      this.status,
-      new Promise<void>((r) => (timer = setTimeout(r, graceMs))),
-    ]);
-    clearTimeout(timer);
-    this.kill("SIGKILL");
+    if (!this.#stopped) {
+      this.kill("SIGTERM");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.status,
+        new Promise<void>((r) => (timer = setTimeout(r, graceMs))),
+      ]);
+      clearTimeout(timer);
+      this.kill("SIGKILL");
+      this.#stopped = true;
+      liveGroups.delete(this);
+    }
     return await this.status;
   }
 }
@@ -102,7 +136,33 @@ export function spawnGroup(cmd: string, args: string[], opts: GroupOptions = {})
     stdout: opts.stdout ?? "piped",
     stderr: opts.stderr ?? "piped",
   });
-  return new ChildGroup(command.spawn(), setsid !== null);
+  const child = new ChildGroup(command.spawn(), setsid !== null);
+  const signal = opts.signal;
+  if (signal) {
+    const onAbort = () => void child.stop(1000);
+    if (signal.aborted) onAbort();
+    else {
+      signal.addEventListener("abort", onAbort, { once: true });
+      child.status.finally(() => signal.removeEventListener("abort", onAbort));
+    }
+  }
+  return child;
+}
+
+/** How many groups are running and not stopped yet (tests, diagnostics). */
+export function liveGroupCount(): number {
+  return liveGroups.size;
+}
+
+/**
+ * Stop every group started by {@link spawnGroup} that was not stopped yet:
+ * TERM to all, then KILL after `graceMs`. The SDK calls it when a driver
+ * finishes, is cancelled or terminated.
+ */
+export async function stopAllGroups(graceMs = 1000): Promise<void> {
+  const groups = [...liveGroups];
+  if (groups.length === 0) return;
+  await Promise.all(groups.map((g) => g.stop(graceMs)));
 }
 
 /** Result of {@link runCommand}. */
@@ -125,17 +185,49 @@ export interface RunOptions {
   timeout?: number;
   /** Abort stops the group. */
   signal?: AbortSignal;
+  /** Milliseconds between TERM and KILL when stopping; default 1000. */
+  graceMs?: number;
+}
+
+/** Read a stream to text; gives up (keeping what was read) when `until` resolves. */
+async function readText(
+  stream: ReadableStream<Uint8Array>,
+  until: Promise<unknown>,
+): Promise<string> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let stop = false;
+  until.then(() => {
+    stop = true;
+    reader.cancel().catch(() => {});
+  });
+  try {
+    while (!stop) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } catch {
+    // cancelled
+  } finally {
+    reader.releaseLock();
+  }
+  return text + decoder.decode();
 }
 
 /**
  * Run a command to completion in its own process group, collecting output.
- * A timeout or abort stops the whole group (TERM, then KILL).
+ * A timeout or abort stops the whole group (TERM, then KILL). When the
+ * command exits, the rest of its group is killed, and output still held open
+ * by an escaped grandchild is read for at most 2 s more.
  */
 export async function runCommand(
   cmd: string,
   args: string[],
   opts: RunOptions = {},
 ): Promise<CommandResult> {
+  const grace = opts.graceMs ?? 1000;
   const child = spawnGroup(cmd, args, {
     cwd: opts.cwd,
     env: opts.env,
@@ -152,19 +244,27 @@ export async function runCommand(
   if (opts.timeout !== undefined && opts.timeout > 0) {
     timer = setTimeout(() => {
       timedOut = true;
-      child.stop(1000);
+      child.stop(grace);
     }, opts.timeout * 1000);
   }
   const onAbort = () => {
     aborted = true;
-    child.stop(1000);
+    child.stop(grace);
   };
   if (opts.signal?.aborted) onAbort();
-  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  else opts.signal?.addEventListener("abort", onAbort, { once: true });
+  let drainTimer: ReturnType<typeof setTimeout> | undefined;
+  let finished = false;
+  const drained = child.status.then(() =>
+    new Promise<void>((r) => {
+      if (finished) r();
+      else drainTimer = setTimeout(r, 2000);
+    })
+  );
   try {
     const [stdout, stderr, status] = await Promise.all([
-      new Response(child.process.stdout).text(),
-      new Response(child.process.stderr).text(),
+      readText(child.process.stdout, drained),
+      readText(child.process.stderr, drained),
       child.status,
     ]);
     return {
@@ -176,9 +276,11 @@ export async function runCommand(
       aborted,
     };
   } finally {
+    finished = true;
     clearTimeout(timer);
+    clearTimeout(drainTimer);
     opts.signal?.removeEventListener("abort", onAbort);
-    child.kill("SIGKILL");
+    await child.stop(0);
   }
 }
 

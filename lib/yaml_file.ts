@@ -7,11 +7,12 @@ import { ConfigError } from "./errors.ts";
 
 /** Parse YAML text; `file` is only used in error messages. */
 export function parseYaml(text: string, file: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: false });
+  // prettyErrors fills in linePos (line and column of the error).
+  const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const pos = e.linePos?.[0];
-    const msg = e.message.split("\n")[0];
+    const msg = e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
     throw new ConfigError(`invalid YAML: ${msg}`, {
       file,
       line: pos?.line,

@@ -3,8 +3,22 @@
  * See drivers/README.md for the guide and a complete example.
  */
 export * from "./types.ts";
-export { EXIT_REPORTED, runDriver, type RunDriverOptions } from "./run.ts";
-export { configLocation, loadSection, requireSection } from "./config.ts";
+export {
+  EXIT_CRASH,
+  EXIT_REPORTED,
+  EXIT_USAGE,
+  parseRequest,
+  runDriver,
+  type RunDriverOptions,
+  unwrapAdjustInput,
+} from "./run.ts";
+export {
+  configLocation,
+  loadSection,
+  loadSectionFrom,
+  readConfigFile,
+  requireSection,
+} from "./config.ts";
 export {
   badInput,
   checkSettingSpec,
@@ -16,10 +30,24 @@ export {
   valueOf,
 } from "./settings.ts";
 export { type LineSink, MemorySink, StdoutSink } from "./output.ts";
+export { isRecord, numberOr, sleep } from "./util.ts";
+export { readState, type ReadStateOptions, writeState } from "./state.ts";
+export {
+  type ChildDriverOptions,
+  type ChildDriverResult,
+  childStatus,
+  runChildDriver,
+  stderrForMessage,
+} from "./child.ts";
+export { type Encoder, type EncoderConfig, getEncoder } from "./encoders/mod.ts";
 export {
   ChildGroup,
   type CommandResult,
+  type GroupOptions,
+  liveGroupCount,
   runCommand,
+  type RunOptions,
   runShell,
   spawnGroup,
+  stopAllGroups,
 } from "../process.ts";

@@ -17,9 +17,14 @@ export class StdoutSink implements LineSink {
   }
   writeLine(obj: unknown): void {
     let data = encoder.encode(JSON.stringify(obj) + "\n");
-    while (data.length > 0) {
-      const n = this.#out.writeSync(data);
-      data = data.subarray(n);
+    try {
+      while (data.length > 0) {
+        const n = this.#out.writeSync(data);
+        data = data.subarray(n);
+      }
+    } catch (err) {
+      // Nobody reads our stdout any more (the agent went away): nothing to report to.
+      if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
     }
   }
 }

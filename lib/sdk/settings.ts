@@ -4,7 +4,7 @@
  * step grid (PROTOCOL 2.12), and walking an ADJUST input's settings.
  */
 import type { Setting } from "../protocol.ts";
-import { isRecord } from "../yaml_file.ts";
+import { isRecord } from "./util.ts";
 import { DriverFailure } from "./types.ts";
 
 const EPS = 1 / 1024;
@@ -91,7 +91,9 @@ export function checkValue(name: string, setting: Setting, value: unknown): numb
   if (step > 0) {
     const k = (num - min) / step;
     if (Math.abs(k - Math.round(k)) > EPS) {
-      throw badInput(`setting "${name}": ${num} is not on the step grid (min ${min}, step ${step})`);
+      throw badInput(
+        `setting "${name}": ${num} is not on the step grid (min ${min}, step ${step})`,
+      );
     }
     return roundToStep(min + Math.round(k) * step, step);
   }

@@ -65,8 +65,26 @@ export interface DriverBase {
   description?: string;
   /** True when the driver stops cleanly on cancel (SIGUSR1). */
   canCancel?: boolean;
-  /** Seconds between automatic progress lines; default 30 (0 = off). */
+  /**
+   * Seconds between automatic progress lines; default 30 (0 = off). It is
+   * shortened to half of `$OPTUNE_IO_TIMEOUT` when that is smaller, so the
+   * agent never times out waiting for output.
+   */
   progressInterval?: number;
+  /** Seconds a cancelled operation may take to clean up before the result is printed (default 5). */
+  cancelGraceSeconds?: number;
+  /**
+   * Extra `--info` keys, or overrides of `version`/`has_cancel` (aggregators
+   * report their children). Runs without stdin; errors are printed as a failed line.
+   */
+  info?(ctx: InfoContext): Promise<Record<string, unknown>> | Record<string, unknown>;
+}
+
+/** What an {@link DriverBase.info} hook gets. */
+export interface InfoContext {
+  appId: string;
+  env: Record<string, string>;
+  cwd: string;
 }
 
 /** What an adjust driver's query returns: the application, plus extra top-level keys (e.g. monitoring). */
@@ -89,7 +107,10 @@ export interface AdjustDriver extends DriverBase {
   /** `--query` / `--describe`: current settings. May return a bare Application. */
   query(ctx: DriverContext): Promise<QueryResult | Application> | QueryResult | Application;
   /** Apply `input` (`{application, control}`; a `state` wrapper is already removed). */
-  adjust(ctx: DriverContext, input: AdjustParam): Promise<AdjustResult | void> | AdjustResult | void;
+  adjust(
+    ctx: DriverContext,
+    input: AdjustParam,
+  ): Promise<AdjustResult | void> | AdjustResult | void;
 }
 
 /** What a measurement returns. */

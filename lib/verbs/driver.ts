@@ -12,7 +12,7 @@ const USAGE = "usage: servo driver NAME [--info|--describe|--query] [APP_ID]\n" 
   "       servo driver --list [--json]";
 
 /** `servo driver`. */
-export async function main(args: string[], _ctx: VerbContext): Promise<number> {
+export async function main(args: string[], ctx: VerbContext): Promise<number> {
   const [name, ...rest] = args;
   if (name === undefined || name === "-h" || name === "--help") {
     console.log(USAGE);
@@ -43,5 +43,5 @@ export async function main(args: string[], _ctx: VerbContext): Promise<number> {
     );
   }
   const { driver } = await entry.load();
-  return await runDriver(driver, rest);
+  return await runDriver(driver, rest, { signals: ctx.signals });
 }
