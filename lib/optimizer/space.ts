@@ -12,6 +12,7 @@
  * ```
  */
 import type { ParamSpec, Point } from "./engine/types.ts";
+import { snapToGrid } from "./engine/mod.ts";
 import type { Settings } from "./api_types.ts";
 import { isRecord } from "../yaml_file.ts";
 
@@ -174,15 +175,7 @@ export function sanitizePoint(space: Space, point: Point): Point {
     } else if (p.type === "enum") {
       out[p.key] = p.values!.includes(v as string | number) ? v : base;
     } else {
-      let x = typeof v === "number" && Number.isFinite(v) ? v : Number(base);
-      x = Math.min(p.max!, Math.max(p.min!, x));
-      if (p.step && p.step > 0) {
-        const k = Math.round((x - p.min!) / p.step);
-        x = p.min! + k * p.step;
-        if (x > p.max! + 1e-9) x -= p.step;
-        x = Number(x.toFixed(10));
-      }
-      out[p.key] = x;
+      out[p.key] = snapToGrid(p, typeof v === "number" && Number.isFinite(v) ? v : Number(base));
     }
   }
   return out;

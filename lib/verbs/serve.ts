@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, UsageError } from "../errors.ts";
 import { getLogger, setupLogging } from "../log.ts";
 import { loadServiceConfig, type ServiceConfig } from "../optimizer/config.ts";
-import { engineFor } from "../optimizer/engines.ts";
+import { createEngine } from "../optimizer/engine/mod.ts";
 import { type RunningServer, startServer } from "../optimizer/server.ts";
 import { OptimizerService } from "../optimizer/service.ts";
 import { Store } from "../optimizer/store.ts";
@@ -167,7 +167,11 @@ export async function startService(opts: {
       file: `${opts.data}/servo.db`,
     });
   }
-  const service = new OptimizerService({ store, config: opts.config, engineFor });
+  const service = new OptimizerService({
+    store,
+    config: opts.config,
+    engineFor: (kind) => createEngine(kind),
+  });
   let server: RunningServer;
   try {
     server = await startServer({
