@@ -1,0 +1,576 @@
+/**
+ * DriverProcess: the agent's only place that starts drivers. Runs
+ * `./adjust`, `./measure`, `./environment` (or built-in drivers) per the
+ * driver protocol (PROTOCOL 2): `--info` / `--query` / `--describe`,
+ * request JSON on stdin, JSON lines on stdout (progress lines relayed, the
+ * last result line wins), stderr captured (2 MiB cap) and relayed to the log
+ * under the driver's category, the IO timeout, the 3 s exit timeout, and
+ * cancel (SIGUSR1 when the driver has_cancel, else the group is stopped).
+ *
+ * Every driver runs as the leader of its own process group (started
+ * through `setsid`), so stopping it (cancel, timeout, agent shutdown, a
+ * failed progress post) stops everything it started: SIGTERM to the group,
+ * then SIGKILL after a grace period.
+ *
+ * `--info` results are cached per driver (argv plus the identity of the
+ * driver file: mtime, size, inode, device), so a command normally costs one
+ * process; replacing or touching the file invalidates the entry, and SIGHUP
+ * (a new runner) clears the cache.
+ *
+ * @example
+ * ```ts
+ * const runner = new ProcessDriverRunner({ ioTimeout: 0 });
+ * const info = await runner.info(spec, "web");
+ * const out = await runner.run({ spec, args: ["web"], input: JSON.stringify(param) });
+ * const merged = mergeOutcome(out, { verboseStderr: "all", requireStatus: true });
+ * ```
+ */
+import type { DriverSpec, VerboseStderr } from "./config.ts";
+import { DriverError } from "./errors.ts";
+import { LineSplitter } from "./lines.ts";
+import { getLogger } from "./log.ts";
+import { type ChildGroup, spawnGroup } from "./process.ts";
+import type { DriverInfo } from "./protocol.ts";
+
+/** Most stderr kept per run (PROTOCOL 2.7). */
+export const STDERR_CAP = 2 * 1024 * 1024;
+/** Longest stderr line relayed to the log. */
+const LOG_LINE_CAP = 4096;
+
+/** What the service answered to a progress event, as far as the driver is concerned. */
+export type ProgressReply = void | {
+  /** Stop the operation. */
+  cancel: true;
+  /** `cancelled` (status cancel) or `aborted` (the two sides lost sync). */
+  status: string;
+  reason: string;
+};
+
+/** One run of a driver. */
+export interface DriverRunOptions {
+  spec: DriverSpec;
+  /** Appended to the spec's argv (e.g. `["--query", appId]`). */
+  args: string[];
+  /** Text written to stdin, then closed; undefined gives /dev/null. */
+  input?: string;
+  /** Called for each progress line, in order; reading pauses until it settles. */
+  onProgress?: (line: Record<string, unknown>) => Promise<ProgressReply>;
+  /** Shutdown: stops the process group (TERM, then KILL). */
+  signal?: AbortSignal;
+  /** How to cancel: SIGUSR1 when true, else stop the group. */
+  hasCancel?: boolean;
+  /** Parse all of stdout as one JSON document (./environment) instead of lines. */
+  whole?: boolean;
+}
+
+/** Everything that happened in one driver run. */
+export interface DriverOutcome {
+  /** Driver name for messages. */
+  name: string;
+  argv: string[];
+  /** The last result line, or `{status: "nodata"}`. */
+  response: Record<string, unknown>;
+  /** Exit code, or null when killed by a signal or never started. */
+  exitCode: number | null;
+  exitSignal: string | null;
+  /** Captured stderr (at most {@link STDERR_CAP} characters). */
+  stderr: string;
+  stderrTruncated: boolean;
+  /** The IO timeout stopped the driver. */
+  timedOut: boolean;
+  /** The driver did not exit within the exit timeout after closing its output. */
+  killedStuck: boolean;
+  /** The service cancelled the operation (status and reason to report). */
+  cancelled?: { status: string; reason: string };
+  /** Shutdown stopped the driver. */
+  aborted: boolean;
+  /** A stdout line that was not a JSON object. */
+  decodeError?: string;
+  /** Posting a progress event failed. */
+  progressError?: Error;
+  /** The driver could not be started. */
+  spawnError?: string;
+}
+
+/** What the agent needs to run drivers (a fake in tests). */
+export interface DriverRunner {
+  /** The driver's `--info` (cached); throws DriverError when it fails. */
+  info(spec: DriverSpec, appId: string, signal?: AbortSignal): Promise<DriverInfo>;
+  /** Run a driver to completion; never throws for driver failures. */
+  run(opts: DriverRunOptions): Promise<DriverOutcome>;
+}
+
+/** Options of {@link ProcessDriverRunner}. */
+export interface ProcessDriverRunnerOptions {
+  /** Seconds without output before the driver is stopped; 0 = no limit. */
+  ioTimeout?: number;
+  /** Seconds to wait for exit after the output closed (default 3). */
+  exitTimeout?: number;
+  /** Seconds between SIGTERM and SIGKILL when stopping a group (default 3). */
+  killGrace?: number;
+  /** Seconds a driver may take to stop after SIGUSR1 (default 10). */
+  cancelTimeout?: number;
+  /** Working directory of the drivers (default the agent's). */
+  cwd?: string;
+}
+
+function timer(ms: number): { promise: Promise<void>; clear(): void } {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  let res!: () => void;
+  const promise = new Promise<void>((r) => {
+    res = r;
+    t = setTimeout(r, ms);
+  });
+  return {
+    promise,
+    clear() {
+      clearTimeout(t);
+      res();
+    },
+  };
+}
+
+/** Runs drivers as child processes, each in its own process group. */
+export class ProcessDriverRunner implements DriverRunner {
+  readonly #ioTimeoutMs: number;
+  readonly #exitTimeoutMs: number;
+  readonly #killGraceMs: number;
+  readonly #cancelTimeoutMs: number;
+  readonly #cwd?: string;
+  readonly #infoCache = new Map<string, DriverInfo>();
+
+  constructor(opts: ProcessDriverRunnerOptions = {}) {
+    this.#ioTimeoutMs = (opts.ioTimeout ?? 0) * 1000;
+    this.#exitTimeoutMs = (opts.exitTimeout ?? 3) * 1000;
+    this.#killGraceMs = (opts.killGrace ?? 3) * 1000;
+    this.#cancelTimeoutMs = (opts.cancelTimeout ?? 10) * 1000;
+    this.#cwd = opts.cwd;
+  }
+
+  /** Check the driver file exists and is executable; returns its identity for the cache. */
+  #identity(spec: DriverSpec): string {
+    if (!spec.statPath) return "";
+    let st: Deno.FileInfo;
+    try {
+      // sync: one fast syscall, cheaper than a trip through the thread pool
+      st = Deno.statSync(spec.statPath);
+    } catch (err) {
+      throw new DriverError(
+        err instanceof Deno.errors.NotFound
+          ? `${spec.name} not found (${spec.statPath}): install the ${spec.role} driver there, or name one in the servo section of config.yaml`
+          : `${spec.name} cannot be read: ${(err as Error).message}`,
+        {},
+        { cause: err },
+      );
+    }
+    if (!st.isFile) throw new DriverError(`${spec.name} is not a file (${spec.statPath})`);
+    if (st.mode !== null && (st.mode & 0o111) === 0) {
+      throw new DriverError(`${spec.name} is not executable: run chmod +x ${spec.statPath}`);
+    }
+    return `${st.mtime?.getTime()}:${st.size}:${st.ino}:${st.dev}`;
+  }
+
+  async info(spec: DriverSpec, appId: string, signal?: AbortSignal): Promise<DriverInfo> {
+    const key = `${spec.argv.join("\0")}\0${this.#identity(spec)}`;
+    const hit = this.#infoCache.get(key);
+    if (hit) return hit;
+    const out = await this.run({ spec, args: ["--info", appId], signal });
+    const fail = (why: string) =>
+      new DriverError(`${spec.name} --info failed: ${why}`, {
+        exitCode: out.exitCode,
+        timedOut: out.timedOut,
+        stderrTail: out.stderr.slice(-2000),
+      });
+    if (out.spawnError) throw fail(out.spawnError);
+    if (out.decodeError) throw fail(`it printed something that is not JSON: ${out.decodeError}`);
+    if (out.exitCode !== 0) {
+      const tail = out.stderr.trim().split("\n").slice(-3).join(" | ");
+      throw fail(
+        `${
+          out.exitCode === null
+            ? `killed by ${out.exitSignal ?? "a signal"}`
+            : `exit code ${out.exitCode}`
+        }${tail ? `: ${tail}` : ""}`,
+      );
+    }
+    if (out.response.status === "nodata" && Object.keys(out.response).length === 1) {
+      throw fail("it printed no JSON line");
+    }
+    const info = out.response as DriverInfo;
+    if (this.#infoCache.size > 64) this.#infoCache.clear();
+    this.#infoCache.set(key, info);
+    return info;
+  }
+
+  async run(opts: DriverRunOptions): Promise<DriverOutcome> {
+    const { spec } = opts;
+    const argv = [...spec.argv, ...opts.args];
+    const log = getLogger(["servo", "driver", spec.name]);
+    const out: DriverOutcome = {
+      name: spec.name,
+      argv,
+      response: { status: "nodata" },
+      exitCode: null,
+      exitSignal: null,
+      stderr: "",
+      stderrTruncated: false,
+      timedOut: false,
+      killedStuck: false,
+      aborted: false,
+    };
+    try {
+      this.#identity(spec);
+    } catch (err) {
+      out.spawnError = (err as Error).message;
+      return out;
+    }
+    let child: ChildGroup;
+    try {
+      // Through setsid(1): the driver leads a new process group (pid ==
+      // pgid) so the group can be signalled as a whole. (Deno's `detached`
+      // option does the same but forks the whole agent, which measured slower.)
+      child = spawnGroup(argv[0], argv.slice(1), {
+        cwd: this.#cwd,
+        stdin: opts.input !== undefined ? "piped" : "null",
+      });
+    } catch (err) {
+      out.spawnError = `cannot start ${spec.name}: ${(err as Error).message}`;
+      return out;
+    }
+    log.debug("Started {argv} (pid {pid})", { argv: argv.join(" "), pid: child.pid });
+
+    if (opts.input !== undefined) {
+      const w = child.process.stdin.getWriter();
+      w.write(new TextEncoder().encode(opts.input)).catch(() => {});
+      w.close().catch(() => {});
+    }
+
+    // Stopping the group: TERM now, KILL after the grace period.
+    let stopping: Promise<unknown> | undefined;
+    const stop = (why: string) => {
+      if (stopping) return;
+      log.debug("Stopping {name} ({why})", { name: spec.name, why });
+      stopping = child.stop(this.#killGraceMs);
+    };
+
+    // IO timeout watchdog, re-armed on every chunk of output.
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
+    let paused = false;
+    const arm = () => {
+      if (this.#ioTimeoutMs <= 0 || paused || stopping) return;
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => {
+        out.timedOut = true;
+        log.warn("No output from {name} for {seconds} s: stopping it", {
+          name: spec.name,
+          seconds: this.#ioTimeoutMs / 1000,
+        });
+        stop("io timeout");
+      }, this.#ioTimeoutMs);
+    };
+    const disarm = () => clearTimeout(watchdog);
+    arm();
+
+    const onAbort = () => {
+      out.aborted = true;
+      stop("shutdown");
+    };
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+
+    let cancelTimer: ReturnType<typeof setTimeout> | undefined;
+    const cancel = (status: string, reason: string) => {
+      out.cancelled = { status, reason };
+      if (opts.hasCancel) {
+        log.info("Cancelling {name} with SIGUSR1 ({reason})", { name: spec.name, reason });
+        try {
+          child.process.kill("SIGUSR1");
+        } catch {
+          // already gone
+        }
+        if (cancelTimer === undefined) {
+          cancelTimer = setTimeout(() => stop("cancel timeout"), this.#cancelTimeoutMs);
+        }
+      } else {
+        log.info("Cancelling {name}: stopping it ({reason})", { name: spec.name, reason });
+        stop("cancel");
+      }
+    };
+
+    // A line of stdout. Returns false to stop processing lines.
+    let wholeText = "";
+    let ignoreLines = false;
+    const handleLine = async (line: string): Promise<void> => {
+      if (ignoreLines) return;
+      if (opts.whole) {
+        wholeText += line + "\n";
+        return;
+      }
+      if (line.trim() === "") return;
+      log.debug("{name} stdout: {line}", { name: spec.name, line, stream: "stdout" });
+      let obj: unknown;
+      try {
+        obj = JSON.parse(line);
+      } catch {
+        obj = undefined;
+      }
+      if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
+        out.decodeError = line.length > 1000 ? `${line.slice(0, 1000)}...` : line;
+        ignoreLines = true;
+        stop("output is not JSON");
+        return;
+      }
+      const rec = obj as Record<string, unknown>;
+      if (!Object.hasOwn(rec, "progress")) {
+        out.response = rec;
+        return;
+      }
+      if (!opts.onProgress || out.aborted) return;
+      paused = true;
+      disarm();
+      try {
+        const reply = await opts.onProgress(rec);
+        if (reply && reply.cancel) cancel(reply.status, reply.reason);
+      } catch (err) {
+        if (!out.aborted) {
+          out.progressError = err as Error;
+          ignoreLines = true;
+          stop("progress post failed");
+        }
+      } finally {
+        paused = false;
+        arm();
+      }
+    };
+
+    const stdoutReader = child.process.stdout.getReader();
+    const stderrReader = child.process.stderr.getReader();
+    // Whether each reader is idle: blocked in read() with nothing to do, or at EOF.
+    let outIdle = false;
+    let errIdle = false;
+    const readStdout = async () => {
+      const split = new LineSplitter();
+      const dec = new TextDecoder();
+      for (;;) {
+        outIdle = true;
+        const { value, done } = await stdoutReader.read();
+        if (done) break;
+        outIdle = false;
+        arm();
+        for (const line of split.push(dec.decode(value, { stream: true }))) await handleLine(line);
+      }
+      for (const line of [...split.push(dec.decode()), ...split.flush()]) await handleLine(line);
+    };
+    const readStderr = async () => {
+      const split = new LineSplitter(LOG_LINE_CAP);
+      const dec = new TextDecoder();
+      for (;;) {
+        errIdle = true;
+        const { value, done } = await stderrReader.read();
+        if (done) break;
+        errIdle = false;
+        arm();
+        const text = dec.decode(value, { stream: true });
+        if (out.stderr.length < STDERR_CAP) {
+          out.stderr += text.length + out.stderr.length > STDERR_CAP
+            ? text.slice(0, STDERR_CAP - out.stderr.length)
+            : text;
+        } else out.stderrTruncated = true;
+        for (const line of split.push(text)) relay(line);
+      }
+      for (const line of split.flush()) relay(line);
+    };
+    let relayed = 0;
+    const relay = (line: string) => {
+      if (line.trim() === "") return;
+      relayed++;
+      if (relayed === 1000) {
+        log.warn("{name} writes a lot on stderr: not relaying more of it", { name: spec.name });
+      }
+      if (relayed >= 1000) return;
+      log.info(line.length > LOG_LINE_CAP ? line.slice(0, LOG_LINE_CAP) + "..." : line, {
+        stream: "stderr",
+      });
+    };
+
+    let pipesDone = false;
+    const pipes = Promise.all([readStdout(), readStderr()]).catch((err) => {
+      log.debug("Reading {name} output failed: {error}", { name: spec.name, error: String(err) });
+    }).finally(() => {
+      pipesDone = true;
+      outIdle = errIdle = true;
+    });
+    // The driver exited but something keeps its pipes open (a background
+    // process it started): after the exit timeout, kill its group. Give up on
+    // the pipes only while both readers wait for data that does not come
+    // (never while output is still being processed, e.g. during a progress
+    // post), in case the holder left the group.
+    let exitGrace: { promise: Promise<void>; clear(): void } | undefined;
+    const afterExit = child.status.then(async () => {
+      if (pipesDone) return;
+      exitGrace = timer(this.#exitTimeoutMs);
+      await exitGrace.promise;
+      if (pipesDone) return;
+      log.warn("{name} exited but its output is still open: stopping its process group", {
+        name: spec.name,
+      });
+      child.kill("SIGKILL");
+      while (!pipesDone) {
+        const t = timer(1000);
+        await Promise.race([pipes, t.promise]);
+        t.clear();
+        if (!pipesDone && outIdle && errIdle) {
+          stdoutReader.cancel().catch(() => {});
+          stderrReader.cancel().catch(() => {});
+          break;
+        }
+      }
+    });
+    await pipes;
+    exitGrace?.clear();
+    disarm();
+
+    // Output closed: the driver has the exit timeout to exit.
+    const exitWait = timer(this.#exitTimeoutMs);
+    const exited = await Promise.race([
+      child.status.then(() => true),
+      exitWait.promise.then(() => false),
+    ]);
+    exitWait.clear();
+    if (!exited) {
+      out.killedStuck = true;
+      log.warn("Killed stuck child process {name}", { name: spec.name });
+      child.kill("SIGKILL");
+    }
+    const status = await child.status;
+    await afterExit;
+    clearTimeout(cancelTimer);
+    opts.signal?.removeEventListener("abort", onAbort);
+    if (stopping) await stopping;
+    // Anything the driver left behind in its group goes too; then the group
+    // is forgotten (process.ts remembers live groups until released).
+    child.kill("SIGKILL");
+    child.release();
+    out.exitCode = status.signal ? null : status.code;
+    out.exitSignal = status.signal ?? null;
+    if (out.killedStuck) out.exitCode = null;
+
+    if (opts.whole && !out.decodeError) {
+      const text = wholeText.trim();
+      if (text !== "") {
+        try {
+          const doc = JSON.parse(text);
+          if (doc !== null && typeof doc === "object" && !Array.isArray(doc)) out.response = doc;
+          else out.decodeError = text.slice(0, 1000);
+        } catch {
+          out.decodeError = text.slice(0, 1000);
+        }
+      }
+    }
+    log.debug("{name} exited (code {code}, signal {signal})", {
+      name: spec.name,
+      code: out.exitCode,
+      signal: out.exitSignal,
+    });
+    return out;
+  }
+}
+
+/** The merged result of a driver run (PROTOCOL 2.6). */
+export interface MergedResult {
+  ok: boolean;
+  status: string;
+  reason?: string;
+  /** The driver's message, with stderr appended when it failed (per OPTUNE_VERBOSE_STDERR). */
+  message: string;
+  /** The driver's final response. */
+  response: Record<string, unknown>;
+}
+
+/** Options of {@link mergeOutcome}. */
+export interface MergeOptions {
+  verboseStderr: VerboseStderr;
+  /** True for adjust/measure (no status = `undefined`); false for describe (no status = ok). */
+  requireStatus: boolean;
+  /** Event name for the "failed to send" message. */
+  event?: string;
+}
+
+/** Most characters of a message with stderr (PROTOCOL 2.7). */
+export const MESSAGE_CAP = 2_097_152;
+
+/** Append stderr to a message per OPTUNE_VERBOSE_STDERR and cap the result. */
+export function withStderr(message: string, stderr: string, mode: VerboseStderr): string {
+  if (mode === "none") return message;
+  let text = stderr;
+  if (mode === "minimal") text = stderr.split("\n").slice(0, 2).join("\n");
+  let msg = `${message}\nstderr:\n${text}`;
+  if (msg.length > MESSAGE_CAP) msg = `(truncated) ${msg.slice(0, MESSAGE_CAP - 16)}....`;
+  return msg;
+}
+
+/** Apply the exit code / status rules of PROTOCOL 2.6 to a driver run. */
+export function mergeOutcome(o: DriverOutcome, opts: MergeOptions): MergedResult {
+  const response = o.response;
+  const driverMsg = typeof response.message === "string" ? response.message : "";
+  const reason = typeof response.reason === "string" ? response.reason : undefined;
+  const failed = (status: string, message: string, r?: string): MergedResult => ({
+    ok: false,
+    status,
+    reason: r,
+    message,
+    response,
+  });
+  if (o.spawnError) return failed("failed", o.spawnError);
+  if (o.decodeError !== undefined) {
+    return failed(
+      "failed",
+      withStderr(
+        `DriverOutputDecodingError: Failed decoding JSON stdout from '${o.name}' driver: ${o.decodeError}`,
+        o.stderr,
+        opts.verboseStderr,
+      ),
+    );
+  }
+  if (o.progressError) {
+    return failed(
+      "failed",
+      `No more retries left, failed to send ${
+        opts.event ?? "progress"
+      }; the driver was stopped (${o.progressError.message})`,
+    );
+  }
+  if (o.cancelled) {
+    return failed(
+      o.cancelled.status,
+      driverMsg || `${o.name} was cancelled by the service`,
+      o.cancelled.reason,
+    );
+  }
+  if (o.aborted) return failed("aborted", `${o.name} was stopped because servo is shutting down`);
+  if (o.timedOut) {
+    return failed(
+      "failed",
+      withStderr(
+        `timed out waiting for child process (${o.argv.join(" ")}) output`,
+        o.stderr,
+        opts.verboseStderr,
+      ),
+    );
+  }
+  let status = typeof response.status === "string" ? response.status : undefined;
+  if (o.exitCode === 0) {
+    if (status === undefined) status = opts.requireStatus ? "undefined" : "ok";
+    if (status === "ok") return { ok: true, status, reason, message: driverMsg, response };
+    return failed(status, driverMsg, reason);
+  }
+  if (!status || status === "ok") status = "failed";
+  let why = driverMsg;
+  if (o.killedStuck) why = why || "killed stuck child process";
+  else if (!why) {
+    why = o.exitCode === null
+      ? `${o.name} was killed by ${o.exitSignal ?? "a signal"}`
+      : `${o.name} exited with code ${o.exitCode}`;
+  }
+  return failed(status, withStderr(why, o.stderr, opts.verboseStderr), reason);
+}

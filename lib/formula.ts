@@ -1,0 +1,131 @@
+/**
+ * OPTUNE_PERF: the performance formula, compiled once with expr-eval
+ * (`npm:expr-eval-fork`) and evaluated on numbers only.
+ *
+ * Metric names are mapped to formula identifiers by {@link metricIdentifier}:
+ * every character that is not a letter, a digit or `_` becomes `_`, and a
+ * leading digit gets a `_` in front. So the metric `requests throughput` is
+ * `requests_throughput` in a formula, `p99.latency` is `p99_latency`.
+ *
+ * Only numeric operators and functions are available: member access,
+ * assignment, function definitions, string concatenation, `in`, `length`,
+ * `random` and the array helpers (`map`, `fold`, `filter`, `indexOf`, `join`,
+ * `sum`) are switched off.
+ *
+ * @example
+ * ```ts
+ * const f = compileFormula("requests_throughput / cost");
+ * f.variables; // ["requests_throughput", "cost"]
+ * f.evaluate({ "requests throughput": 200, cost: 4 }); // 50
+ * ```
+ */
+import { Parser } from "expr-eval-fork";
+import { ConfigError } from "./errors.ts";
+
+/** A compiled formula. */
+export interface Formula {
+  /** The source text. */
+  readonly text: string;
+  /** Identifiers the formula reads (metric names after {@link metricIdentifier}). */
+  readonly variables: string[];
+  /**
+   * Evaluate with metric values keyed by metric name or by identifier.
+   * Throws a FormulaError when a variable is missing or not a finite number,
+   * or when the result is not a finite number.
+   */
+  evaluate(values: Record<string, number>): number;
+}
+
+/** A formula that does not parse or cannot be evaluated. */
+export class FormulaError extends ConfigError {}
+
+const REMOVED_FUNCTIONS = ["random", "map", "fold", "filter", "indexOf", "join", "sum"];
+
+function makeParser(): Parser {
+  const parser = new Parser({
+    allowMemberAccess: false,
+    operators: {
+      concatenate: false,
+      in: false,
+      assignment: false,
+      fndef: false,
+      length: false,
+      random: false,
+    },
+  });
+  for (const name of REMOVED_FUNCTIONS) delete parser.functions[name];
+  return parser;
+}
+
+/** The formula identifier of a metric name (see the module doc). */
+export function metricIdentifier(name: string): string {
+  const id = name.replace(/[^A-Za-z0-9_]/g, "_");
+  return /^[0-9]/.test(id) || id === "" ? `_${id}` : id;
+}
+
+/**
+ * Compile a formula. A syntax error, or a call of a function that does not
+ * exist, is a FormulaError naming `source` (default "OPTUNE_PERF").
+ */
+export function compileFormula(text: string, source = "OPTUNE_PERF"): Formula {
+  const parser = makeParser();
+  let expr;
+  try {
+    expr = parser.parse(text);
+  } catch (err) {
+    throw new FormulaError(
+      `${source} does not parse (${(err as Error).message}): ${JSON.stringify(text)}`,
+      {},
+      { cause: err },
+    );
+  }
+  const variables = expr.variables();
+  // expr-eval reports a call of an unknown function as a variable.
+  const unknownFn = variables.find((v) =>
+    new RegExp(`(^|[^A-Za-z0-9_$])${v.replace(/\$/g, "\\$")}\\s*\\(`).test(text)
+  );
+  if (unknownFn) {
+    throw new FormulaError(
+      `${source} calls an unknown function "${unknownFn}": ${JSON.stringify(text)}`,
+    );
+  }
+  return {
+    text,
+    variables,
+    evaluate(values: Record<string, number>): number {
+      const scope: Record<string, number> = {};
+      for (const [name, value] of Object.entries(values)) {
+        const id = metricIdentifier(name);
+        if (!Object.hasOwn(scope, id) || id === name) scope[id] = value;
+      }
+      for (const v of variables) {
+        if (!Object.hasOwn(scope, v)) {
+          throw new FormulaError(`${source} needs metric "${v}", which has no value`);
+        }
+        const x = scope[v];
+        if (typeof x !== "number" || !Number.isFinite(x)) {
+          throw new FormulaError(`${source} needs metric "${v}" as a number, got ${String(x)}`);
+        }
+      }
+      let result: unknown;
+      try {
+        result = expr.evaluate(scope);
+      } catch (err) {
+        throw new FormulaError(`${source} cannot be evaluated: ${(err as Error).message}`, {}, {
+          cause: err,
+        });
+      }
+      if (typeof result === "boolean") result = result ? 1 : 0;
+      if (typeof result !== "number" || !Number.isFinite(result)) {
+        throw new FormulaError(`${source} did not give a finite number (got ${String(result)})`);
+      }
+      return result;
+    },
+  };
+}
+
+/** Identifiers of `formula` that name none of `metricNames` (after mapping). */
+export function unknownVariables(formula: Formula, metricNames: string[]): string[] {
+  const ids = new Set(metricNames.map(metricIdentifier));
+  return formula.variables.filter((v) => !ids.has(v));
+}

@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { compileFormula, FormulaError, metricIdentifier, unknownVariables } from "./formula.ts";
+import { ConfigError } from "./errors.ts";
+
+Deno.test("metricIdentifier maps non-identifier characters to _", () => {
+  assert.equal(metricIdentifier("requests throughput"), "requests_throughput");
+  assert.equal(metricIdentifier("p99.latency-ms"), "p99_latency_ms");
+  assert.equal(metricIdentifier("99th"), "_99th");
+  assert.equal(metricIdentifier("perf"), "perf");
+});
+
+Deno.test("compileFormula lists variables and evaluates with metric names or identifiers", () => {
+  const f = compileFormula("requests_throughput / cost");
+  assert.deepEqual(f.variables, ["requests_throughput", "cost"]);
+  assert.equal(f.evaluate({ "requests throughput": 200, cost: 4 }), 50);
+  assert.equal(f.evaluate({ requests_throughput: 100, cost: 4 }), 25);
+  assert.equal(compileFormula("max(a, 2) + sqrt(b)").evaluate({ a: 1, b: 9 }), 5);
+  assert.equal(compileFormula("a < 10 ? 1 : 2").evaluate({ a: 3 }), 1);
+});
+
+Deno.test("compileFormula rejects bad syntax with a ConfigError naming OPTUNE_PERF", () => {
+  for (const bad of ["1 +", "a.b", "x = 3", "f(x) = x", "throughput /"]) {
+    assert.throws(() => compileFormula(bad), (e: unknown) => {
+      assert.ok(e instanceof FormulaError && e instanceof ConfigError, String(e));
+      assert.match((e as Error).message, /^OPTUNE_PERF /);
+      return true;
+    });
+  }
+});
+
+Deno.test("compileFormula rejects unknown and non-numeric functions", () => {
+  assert.throws(() => compileFormula("foo(a)"), /unknown function "foo"/);
+  assert.throws(() => compileFormula("random()"), /unknown function "random"/);
+  assert.throws(() => compileFormula("sum(a)"), /unknown function "sum"/);
+});
+
+Deno.test("evaluate accepts numbers only and needs every variable", () => {
+  const f = compileFormula("a / b");
+  assert.throws(() => f.evaluate({ a: 1 }), /needs metric "b"/);
+  assert.throws(() => f.evaluate({ a: 1, b: Number.NaN }), /as a number/);
+  assert.throws(() => f.evaluate({ a: 1, b: "2" as unknown as number }), /as a number/);
+  assert.throws(() => f.evaluate({ a: 1, b: 0 }), /finite number/);
+  assert.throws(() => compileFormula("'x'").evaluate({}), /finite number/);
+});
+
+Deno.test("unknownVariables names identifiers without a metric", () => {
+  const f = compileFormula("requests_throughput / cost");
+  assert.deepEqual(unknownVariables(f, ["requests throughput", "latency"]), ["cost"]);
+});

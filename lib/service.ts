@@ -1,0 +1,246 @@
+/**
+ * ServiceClient: the agent's only HTTP client. Posts the event envelope
+ * `{event, param}` to the one service URL with a bearer token, a timeout
+ * per request, and the retry rules of PROTOCOL 1.3 with a capped
+ * exponential backoff (1 s, 2 s, 4 s, ... up to SERVO_RETRY_DELAY_SEC).
+ *
+ * | kind       | attempts | used for                                    |
+ * | ---------- | -------- | ------------------------------------------- |
+ * | hello      | forever  | HELLO                                       |
+ * | whats_next | forever  | WHATS_NEXT (first retry after 1 s)          |
+ * | completion | forever  | DESCRIPTION / MEASUREMENT / ADJUSTMENT      |
+ * | progress   | 2        | progress events                             |
+ * | goodbye    | 4        | GOODBYE                                     |
+ *
+ * A request fails on a connection error or timeout, a status >= 400 (the
+ * error text is the body's `message` or `detail`, else the raw text), or a
+ * 2xx body that is not JSON. 401 and 403 are not retried: they throw a
+ * {@link ServiceAuthError}. The token is sent only in the Authorization
+ * header and is never logged.
+ *
+ * @example
+ * ```ts
+ * const svc = new ServiceClient({ url, token, httpTimeout: 60, retryDelay: 20 });
+ * const cmd = await svc.request("WHATS_NEXT", null, { kind: "whats_next" });
+ * ```
+ */
+import { ServiceError } from "./errors.ts";
+import { getLogger } from "./log.ts";
+import type { EventName } from "./protocol.ts";
+import { sleep as defaultSleep } from "./sleep.ts";
+
+/** Which retry rule applies to a request. */
+export type RequestKind = "hello" | "whats_next" | "completion" | "progress" | "goodbye";
+
+/** Options of one request. */
+export interface RequestOptions {
+  kind: RequestKind;
+  /** Aborts the request and any retry wait (rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+
+/** What the agent needs from the service (a fake in tests). */
+export interface Service {
+  /** Post one event; resolves with the JSON response body (an object; {} otherwise). */
+  request(
+    event: EventName,
+    param: Record<string, unknown> | null,
+    opts: RequestOptions,
+  ): Promise<Record<string, unknown>>;
+}
+
+/** The service refused the credentials (HTTP 401 or 403). */
+export class ServiceAuthError extends ServiceError {}
+
+/** Options of {@link ServiceClient}. */
+export interface ServiceClientOptions {
+  url: string;
+  /** Bearer token; undefined sends no Authorization header (--no-auth). */
+  token?: string;
+  /** Where the token came from, for the auth error message. */
+  tokenFile?: string;
+  /** Seconds per attempt (default 60). */
+  httpTimeout?: number;
+  /** Longest wait between retries in seconds (default 20). */
+  retryDelay?: number;
+  /** Injected for tests. */
+  fetch?: typeof fetch;
+  /** Injected for tests. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+const ATTEMPTS: Record<RequestKind, number> = {
+  hello: Infinity,
+  whats_next: Infinity,
+  completion: Infinity,
+  progress: 2,
+  goodbye: 4,
+};
+
+/** Wait before retry number `n` (0-based), in seconds: min(cap, 2^n). */
+export function retryDelaySeconds(n: number, cap: number): number {
+  return Math.min(cap, 2 ** Math.min(n, 30));
+}
+
+class AttemptError extends Error {
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
+}
+
+const log = getLogger(["servo", "service"]);
+
+function errorText(body: string): string {
+  let text = body.trim();
+  try {
+    const j = JSON.parse(text);
+    if (j && typeof j === "object") {
+      if (typeof j.message === "string") text = j.message;
+      else if (typeof j.detail === "string") text = j.detail;
+    }
+  } catch {
+    // raw text
+  }
+  return text.length > 500 ? `${text.slice(0, 500)}...` : text;
+}
+
+/** The HTTP client of the agent. */
+export class ServiceClient implements Service {
+  readonly url: string;
+  readonly #token?: string;
+  readonly #tokenFile?: string;
+  readonly #timeoutMs: number;
+  readonly #retryCap: number;
+  readonly #fetch: typeof fetch;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly #headers: Record<string, string>;
+
+  constructor(opts: ServiceClientOptions) {
+    this.url = opts.url;
+    this.#token = opts.token;
+    this.#tokenFile = opts.tokenFile;
+    this.#timeoutMs = (opts.httpTimeout ?? 60) * 1000;
+    this.#retryCap = opts.retryDelay ?? 20;
+    this.#fetch = opts.fetch ?? fetch;
+    this.#sleep = opts.sleep ?? defaultSleep;
+    this.#headers = { "Content-Type": "application/json", Accept: "application/json" };
+    if (this.#token !== undefined) this.#headers.Authorization = `Bearer ${this.#token}`;
+  }
+
+  /** Post an event with the retry rule of `opts.kind`. */
+  async request(
+    event: EventName,
+    param: Record<string, unknown> | null,
+    opts: RequestOptions,
+  ): Promise<Record<string, unknown>> {
+    const body = JSON.stringify({ event, param });
+    const attempts = ATTEMPTS[opts.kind];
+    for (let n = 0;; n++) {
+      opts.signal?.throwIfAborted();
+      try {
+        return await this.#attempt(event, body, opts.signal);
+      } catch (err) {
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        if (err instanceof ServiceAuthError) throw err;
+        const message = err instanceof AttemptError ? err.message : String(err);
+        const status = err instanceof AttemptError ? err.status : undefined;
+        if (n + 1 >= attempts) {
+          log.error("{event} failed: {error}. No more retries left.", {
+            event,
+            error: message,
+            status,
+          });
+          throw new ServiceError(
+            `No more retries left, failed to send ${event}: ${message}`,
+            status,
+          );
+        }
+        const wait = retryDelaySeconds(n, this.#retryCap);
+        log.warn("{event} failed: {error}. Waiting {wait} seconds to retry...", {
+          event,
+          error: message,
+          status,
+          wait,
+          attempt: n + 1,
+        });
+        await this.#sleep(wait * 1000, opts.signal);
+      }
+    }
+  }
+
+  async #attempt(
+    event: EventName,
+    body: string,
+    signal?: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    // One controller per attempt; the timer and the listener go when it ends
+    // (AbortSignal.timeout/any would keep a timer or a reference per request).
+    const ac = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ac.abort();
+    }, this.#timeoutMs);
+    const onAbort = () => ac.abort(signal!.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    log.debug("Sending {event}: {body}", { event, body });
+    let res: Response;
+    let text: string;
+    try {
+      res = await this.#fetch(this.url, {
+        method: "POST",
+        headers: this.#headers,
+        body,
+        signal: ac.signal,
+      });
+      text = await res.text();
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      if (timedOut) {
+        throw new AttemptError(`no answer from ${this.url} within ${this.#timeoutMs / 1000} s`);
+      }
+      throw new AttemptError(`cannot connect to ${this.url}: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
+    if (res.status === 401 || res.status === 403) {
+      const why = errorText(text);
+      const creds = this.#token === undefined
+        ? "no auth token was sent (--no-auth)"
+        : `check the token in ${this.#tokenFile ?? "the auth token file"}`;
+      log.error("The service rejected the credentials (HTTP {status}: {error}): {hint}", {
+        event,
+        status: res.status,
+        error: why,
+        hint: creds,
+      });
+      throw new ServiceAuthError(
+        `the service rejected the credentials for ${event} (HTTP ${res.status}${
+          why ? `: ${why}` : ""
+        }); ${creds}`,
+        res.status,
+      );
+    }
+    if (res.status >= 400) {
+      throw new AttemptError(
+        `HTTP ${res.status}: ${errorText(text) || res.statusText}`,
+        res.status,
+      );
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      const snippet = text.length > 200 ? `${text.slice(0, 200)}...` : text;
+      throw new AttemptError(
+        `the response to ${event} is not JSON (HTTP ${res.status}): ${JSON.stringify(snippet)}`,
+        res.status,
+      );
+    }
+    log.debug("Received for {event}: {body}", { event, body: text });
+    return data !== null && typeof data === "object" && !Array.isArray(data)
+      ? data as Record<string, unknown>
+      : {};
+  }
+}

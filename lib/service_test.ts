@@ -1,0 +1,141 @@
+import assert from "node:assert/strict";
+import { ServiceError } from "./errors.ts";
+import { retryDelaySeconds, ServiceAuthError, ServiceClient } from "./service.ts";
+
+type Step = Response | Error | ((init: RequestInit) => Promise<Response>);
+
+function fakeFetch(steps: Step[]) {
+  const calls: { url: string; init: RequestInit }[] = [];
+  const fn = (async (url: string | URL | Request, init?: RequestInit) => {
+    calls.push({ url: String(url), init: init! });
+    const s = steps.shift();
+    if (s === undefined) throw new Error("no more steps");
+    if (s instanceof Error) throw s;
+    if (typeof s === "function") return await s(init!);
+    return s;
+  }) as typeof fetch;
+  return { fn, calls };
+}
+
+function client(steps: Step[], opts: { token?: string; httpTimeout?: number } = {}) {
+  const f = fakeFetch(steps);
+  const waits: number[] = [];
+  const svc = new ServiceClient({
+    url: "http://svc/servo",
+    token: opts.token,
+    tokenFile: "/tok",
+    httpTimeout: opts.httpTimeout,
+    retryDelay: 20,
+    fetch: f.fn,
+    sleep: (ms) => {
+      waits.push(ms);
+      return Promise.resolve();
+    },
+  });
+  return { svc, calls: f.calls, waits };
+}
+
+Deno.test("retryDelaySeconds: 1, 2, 4, ... capped", () => {
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6].map((n) => retryDelaySeconds(n, 20)), [
+    1,
+    2,
+    4,
+    8,
+    16,
+    20,
+    20,
+  ]);
+  assert.equal(retryDelaySeconds(0, 0.1), 0.1);
+  assert.equal(retryDelaySeconds(100, 20), 20);
+});
+
+Deno.test("request posts the envelope with the bearer token", async () => {
+  const { svc, calls } = client([Response.json({ cmd: "SLEEP" })], { token: "T0K" });
+  const r = await svc.request("WHATS_NEXT", null, { kind: "whats_next" });
+  assert.deepEqual(r, { cmd: "SLEEP" });
+  assert.equal(calls[0].init.method, "POST");
+  assert.equal(calls[0].init.body, '{"event":"WHATS_NEXT","param":null}');
+  const h = calls[0].init.headers as Record<string, string>;
+  assert.equal(h.Authorization, "Bearer T0K");
+  assert.equal(h["Content-Type"], "application/json");
+});
+
+Deno.test("--no-auth sends no Authorization header", async () => {
+  const { svc, calls } = client([Response.json({})]);
+  await svc.request("HELLO", { agent: "a" }, { kind: "hello" });
+  assert.equal((calls[0].init.headers as Record<string, string>).Authorization, undefined);
+});
+
+Deno.test("failures are retried with backoff: 5xx, non-JSON, connection errors", async () => {
+  const { svc, waits } = client([
+    new Response('{"message":"down"}', { status: 503 }),
+    new Response("not json", { status: 200 }),
+    new TypeError("connection refused"),
+    new Response("nope", { status: 404 }),
+    Response.json({ status: "ok" }),
+  ]);
+  assert.deepEqual(await svc.request("DESCRIPTION", {}, { kind: "completion" }), { status: "ok" });
+  assert.deepEqual(waits, [1000, 2000, 4000, 8000]);
+});
+
+Deno.test("progress gets 2 attempts, GOODBYE 4", async () => {
+  let c = client([new Response("x", { status: 500 }), new Response("y", { status: 500 })]);
+  await assert.rejects(
+    c.svc.request("MEASUREMENT", { progress: 1 }, { kind: "progress" }),
+    (e: unknown) =>
+      e instanceof ServiceError &&
+      /No more retries left, failed to send MEASUREMENT/.test(e.message),
+  );
+  assert.equal(c.calls.length, 2);
+  c = client([0, 1, 2, 3].map(() => new Response("x", { status: 502 })));
+  await assert.rejects(c.svc.request("GOODBYE", { reason: "exit" }, { kind: "goodbye" }));
+  assert.equal(c.calls.length, 4);
+});
+
+Deno.test("401/403 are an auth problem, not retried, token never in the message", async () => {
+  for (const status of [401, 403]) {
+    const { svc, calls } = client([new Response('{"detail":"bad creds"}', { status })], {
+      token: "SECRET9",
+    });
+    await assert.rejects(svc.request("HELLO", {}, { kind: "hello" }), (e: unknown) => {
+      assert.ok(e instanceof ServiceAuthError);
+      assert.match(e.message, new RegExp(`HTTP ${status}: bad creds.*check the token in /tok`));
+      assert.ok(!e.message.includes("SECRET9"));
+      return true;
+    });
+    assert.equal(calls.length, 1);
+  }
+});
+
+Deno.test("a slow answer times out and is retried", async () => {
+  const slow = (init: RequestInit) =>
+    new Promise<Response>((_, reject) => {
+      init.signal!.addEventListener(
+        "abort",
+        () => reject(new DOMException("aborted", "AbortError")),
+      );
+    });
+  const { svc, waits } = client([slow, Response.json({ ok: 1 })], { httpTimeout: 0.05 });
+  assert.deepEqual(await svc.request("WHATS_NEXT", null, { kind: "whats_next" }), { ok: 1 });
+  assert.deepEqual(waits, [1000]);
+});
+
+Deno.test("abort stops the request and the retries", async () => {
+  const ac = new AbortController();
+  const hang = (init: RequestInit) =>
+    new Promise<Response>((_, reject) => {
+      init.signal!.addEventListener(
+        "abort",
+        () => reject(new DOMException("aborted", "AbortError")),
+      );
+    });
+  const { svc } = client([hang]);
+  const p = svc.request("WHATS_NEXT", null, { kind: "whats_next", signal: ac.signal });
+  ac.abort(new Error("stop"));
+  await assert.rejects(p, /stop/);
+});
+
+Deno.test("a non-object JSON body is {}", async () => {
+  const { svc } = client([Response.json([1, 2])]);
+  assert.deepEqual(await svc.request("HELLO", {}, { kind: "hello" }), {});
+});

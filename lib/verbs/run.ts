@@ -1,0 +1,130 @@
+/**
+ * `servo [run] [options] APP_ID`: the v1-compatible agent. Loads the
+ * configuration (flags > env > config.yaml > defaults), compiles
+ * OPTUNE_PERF and reads the token before any request, then runs the
+ * {@link Agent} loop. Signals: SIGTERM/SIGINT stop at once, SIGUSR1 stops
+ * after the current command, SIGHUP restarts after it (config and token
+ * re-read, HELLO again).
+ */
+import { Agent, type StopReason } from "../agent.ts";
+import { AGENT_HELP, parseAgentArgs } from "../cli.ts";
+import { type AgentConfig, effectiveSettings, loadConfig, readToken } from "../config.ts";
+import { ProcessDriverRunner } from "../driver.ts";
+import { compileFormula, type Formula } from "../formula.ts";
+import { getLogger, setupLogging } from "../log.ts";
+import { ServiceClient } from "../service.ts";
+import type { SignalName } from "../signals.ts";
+import type { VerbContext } from "./types.ts";
+
+const log = getLogger(["servo", "agent"]);
+
+/** Everything built from one configuration load. */
+interface Setup {
+  config: AgentConfig;
+  formula?: Formula;
+  token?: string;
+}
+
+async function prepare(flags: Parameters<typeof loadConfig>[0]["flags"]): Promise<Setup> {
+  const config = await loadConfig({ flags, env: Deno.env.toObject(), cwd: Deno.cwd() });
+  const formula = config.perf !== undefined ? compileFormula(config.perf) : undefined;
+  const token = await readToken(config);
+  return { config, formula, token };
+}
+
+/** Interactive prompt: print on stdout, wait for one line on stdin. */
+function stdinPrompter(): (signal: AbortSignal) => Promise<void> {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let buffered = "";
+  const dec = new TextDecoder();
+  return async (signal) => {
+    await Deno.stdout.write(new TextEncoder().encode("Press <Enter> to continue..."));
+    reader ??= Deno.stdin.readable.getReader();
+    while (!buffered.includes("\n")) {
+      let onAbort: (() => void) | undefined;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason);
+        if (signal.aborted) onAbort();
+        else signal.addEventListener("abort", onAbort, { once: true });
+      });
+      aborted.catch(() => {});
+      try {
+        const { value, done } = await Promise.race([reader.read(), aborted]);
+        if (done) return; // stdin closed: go on
+        buffered += dec.decode(value, { stream: true });
+      } finally {
+        signal.removeEventListener("abort", onAbort!);
+      }
+    }
+    buffered = buffered.slice(buffered.indexOf("\n") + 1);
+  };
+}
+
+/** `servo run`. */
+export async function main(args: string[], ctx: VerbContext): Promise<number> {
+  const parsed = parseAgentArgs(args);
+  if (parsed.help) {
+    console.log(AGENT_HELP);
+    return 0;
+  }
+  const flags = parsed.flags;
+  await setupLogging({ level: flags.verbose ? "debug" : "info", format: flags.logFormat });
+  let setup = await prepare(flags);
+  const applyLogging = async (c: AgentConfig) => {
+    if (c.verbose !== (flags.verbose ?? false) || c.logFormat !== flags.logFormat) {
+      await setupLogging({ level: c.verbose ? "debug" : "info", format: c.logFormat });
+    }
+  };
+  await applyLogging(setup.config);
+
+  let agent: Agent | undefined;
+  let pending: StopReason | undefined;
+  const request = (reason: StopReason) => {
+    if (agent) agent.stop(reason);
+    if (!pending || reason === "SIGTERM" || reason === "SIGINT") pending = reason;
+  };
+  const subs: [SignalName, StopReason][] = [
+    ["SIGTERM", "SIGTERM"],
+    ["SIGINT", "SIGINT"],
+    ["SIGUSR1", "exit"],
+    ["SIGHUP", "restart"],
+  ];
+  const unsubscribe = subs.map(([sig, reason]) => ctx.signals.on(sig, () => request(reason)));
+  const prompt = stdinPrompter();
+  try {
+    for (;;) {
+      const { config, formula, token } = setup;
+      for (const w of config.warnings) log.warn("{warning}", { warning: w });
+      log.info("Starting servo for {appId} at {url}", { appId: config.appId, url: config.url });
+      log.debug("Effective settings: {settings}", { settings: effectiveSettings(config) });
+      const service = new ServiceClient({
+        url: config.url,
+        token,
+        tokenFile: config.authTokenFile,
+        httpTimeout: config.httpTimeout,
+        retryDelay: config.retryDelay,
+      });
+      const drivers = new ProcessDriverRunner({
+        ioTimeout: config.ioTimeout,
+        cancelTimeout: config.cancelTimeout,
+      });
+      agent = new Agent({ config, service, drivers, formula, prompt });
+      if (pending) agent.stop(pending);
+      const reason = await agent.run();
+      agent = undefined;
+      if (reason !== "restart") return 0;
+      pending = undefined;
+      try {
+        setup = await prepare(flags);
+        await applyLogging(setup.config);
+        log.info("Configuration and token reloaded");
+      } catch (err) {
+        log.error("Reloading the configuration failed, keeping the previous one: {error}", {
+          error: (err as Error).message,
+        });
+      }
+    }
+  } finally {
+    for (const u of unsubscribe) u();
+  }
+}

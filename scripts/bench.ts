@@ -1,0 +1,58 @@
+/**
+ * `deno task bench`: the agent benchmark (scripts/bench_agent.ts) with its
+ * targets: at least 300 cycles/s on 2 cores, peak RSS at most 60 MB, RSS
+ * growth at most 5% over the measured cycles (after a warm-up of 5000
+ * cycles: RSS rises while V8 and the allocator settle, then stays flat).
+ * Prints the figures and whether each target was met; the exit code is
+ * always 0 (figures depend on the machine and its load, so this is a
+ * benchmark, not a test).
+ *
+ *   deno task bench [--cycles N] [--warmup N] [--binary dist/servo]
+ */
+import { parseArgs } from "node:util";
+import { benchAgent } from "./bench_agent.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    cycles: { type: "string", default: "10000" },
+    warmup: { type: "string", default: "5000" },
+    binary: { type: "string" },
+  },
+});
+let load = "?";
+try {
+  load = Deno.loadavg()[0].toFixed(1);
+} catch {
+  // no sys permission
+}
+console.log(
+  `agent benchmark: ${values.warmup} warm-up + ${values.cycles} measured cycles, ${navigator.hardwareConcurrency} CPUs, load ${load}`,
+);
+const r = await benchAgent({
+  cycles: Number(values.cycles),
+  warmup: Number(values.warmup),
+  command: values.binary ? [values.binary] : undefined,
+});
+const mark = (ok: boolean) => (ok ? "ok" : "MISSED");
+console.log(
+  `cycles/s     ${r.cyclesPerSecond.toFixed(0).padStart(8)}   target >= 300   ${
+    mark(r.cyclesPerSecond >= 300)
+  }`,
+);
+console.log(
+  `peak RSS MB  ${r.peakRssMb.toFixed(1).padStart(8)}   target <= 60    ${mark(r.peakRssMb <= 60)}`,
+);
+console.log(
+  `RSS growth % ${r.rssGrowthPercent.toFixed(1).padStart(8)}   target <= 5     ${
+    mark(r.rssGrowthPercent <= 5)
+  }   (${r.rssAfterWarmupMb.toFixed(1)} -> ${r.rssEndMb.toFixed(1)} MB)`,
+);
+if (r.anonEndMb !== null) {
+  console.log(
+    `private MB   ${
+      r.anonEndMb.toFixed(1).padStart(8)
+    }   (anonymous memory at the end; the rest of RSS is the executable's file pages)`,
+  );
+}
+console.log(`RSS MB every 1000 measured cycles: ${r.trace.join(" ")}`);

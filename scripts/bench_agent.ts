@@ -1,0 +1,215 @@
+/**
+ * Agent benchmark: the agent (main.ts through selfCommand(), the shipped
+ * permission set, or the compiled binary) against an in-process fake
+ * service that answers every WHATS_NEXT with MEASURE, and a trivial `sh`
+ * measure driver. Prints command cycles per second (WHATS_NEXT -> MEASURE
+ * -> driver -> MEASUREMENT), peak RSS of the agent, and RSS growth between
+ * the end of the warm-up and the end of the run.
+ *
+ *   deno run -P=bench scripts/bench_agent.ts [--cycles N] [--warmup N] [--binary dist/servo]
+ *     [--env NAME=VALUE ...] [--json]
+ *
+ * Under `deno run` the agent gets DENO_V8_FLAGS=AGENT_V8_FLAGS, the V8 flags
+ * `deno task compile` bakes into the binary, so the figures are the shipped
+ * configuration's. RSS is sampled with `ps` (Debian package procps) every
+ * 100 ms.
+ */
+import { parseArgs } from "node:util";
+import { selfCommand } from "../lib/self.ts";
+import { AGENT_V8_FLAGS } from "./compile.ts";
+
+/** Figures of one benchmark run. */
+export interface AgentBenchResult {
+  cycles: number;
+  seconds: number;
+  cyclesPerSecond: number;
+  peakRssMb: number;
+  rssAfterWarmupMb: number;
+  rssEndMb: number;
+  rssGrowthPercent: number;
+  /** Anonymous (private) memory at the end, without the executable's file pages; null if unknown. */
+  anonEndMb: number | null;
+  /** RSS (MB) every 1000 cycles after the warm-up. */
+  trace: number[];
+}
+
+const DRIVER = `#!/bin/sh
+case "$1" in
+  --info) echo '{"version":"1.0","has_cancel":false}'; exit 0 ;;
+  --describe) echo '{"status":"ok","metrics":{"x":{"unit":"n"}}}'; exit 0 ;;
+esac
+while read -r line; do :; done
+echo '{"status":"ok","metrics":{"x":{"value":1}}}'
+`;
+
+async function rssKb(pid: number): Promise<number> {
+  const out = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)] }).output();
+  const n = Number(new TextDecoder().decode(out.stdout).trim());
+  return Number.isFinite(n) ? n : 0;
+}
+
+/** Anonymous memory of a process in KB (smaps_rollup read through `cat`: Deno's own fs API refuses /proc). */
+async function anonKb(pid: number): Promise<number | null> {
+  try {
+    const out = await new Deno.Command("cat", { args: [`/proc/${pid}/smaps_rollup`] }).output();
+    const m = new TextDecoder().decode(out.stdout).match(/^Anonymous:\s+(\d+) kB/m);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Run the benchmark. */
+export async function benchAgent(
+  opts: { cycles?: number; warmup?: number; command?: string[]; env?: Record<string, string> } = {},
+): Promise<AgentBenchResult> {
+  const cycles = opts.cycles ?? 10_000;
+  const warmup = opts.warmup ?? 500;
+  const dir = await Deno.makeTempDir({ prefix: "servo-bench-" });
+  await Deno.writeTextFile(`${dir}/measure`, DRIVER);
+  await Deno.chmod(`${dir}/measure`, 0o755);
+
+  let done = 0;
+  const trace: number[] = [];
+  let warmEnd = 0;
+  let t0 = 0;
+  let t1 = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  let warmed!: () => void;
+  const warmedUp = new Promise<void>((r) => (warmed = r));
+  const measure = { cmd: "MEASURE", param: { metrics: ["x"], control: { duration: 0 } } };
+  const sleep = { cmd: "SLEEP", param: { duration: 3600 } };
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const body = await req.json();
+    if (body.event === "WHATS_NEXT") {
+      return Response.json(done >= warmup + cycles ? sleep : measure);
+    }
+    if (body.event === "MEASUREMENT" && !("progress" in body.param)) {
+      if (body.param.status) throw new Error(`measurement failed: ${JSON.stringify(body.param)}`);
+      done++;
+      if (done > warmup && (done - warmup) % 1000 === 0) {
+        rssKb(child.pid).then((kb) => trace.push(Math.round(kb / 102.4) / 10));
+      }
+      if (done === warmup) {
+        t0 = performance.now();
+        warmed();
+      }
+      if (done === warmup + cycles) {
+        t1 = performance.now();
+        finish();
+      }
+    }
+    return Response.json({ status: "ok" });
+  });
+  const url = `http://127.0.0.1:${server.addr.port}/servo`;
+  const [cmd, ...args] = opts.command ?? selfCommand();
+  const child = new Deno.Command(cmd, {
+    args: [...args, "--url", url, "--no-auth", "bench"],
+    cwd: dir,
+    env: { SERVO_RETRY_DELAY_SEC: "1", DENO_V8_FLAGS: AGENT_V8_FLAGS, ...opts.env },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  // Keep the last chunks of the agent's stderr (undecoded, cheap) to explain an early exit.
+  const tail: Uint8Array[] = [];
+  const stderrDone = (async () => {
+    for await (const chunk of child.stderr) {
+      tail.push(chunk);
+      if (tail.length > 4) tail.shift();
+    }
+  })();
+  const exitedEarly = child.status.then((s) => {
+    const text = tail.map((c) => new TextDecoder().decode(c)).join("").slice(-4000);
+    throw new Error(`the agent exited (code ${s.code}) during the benchmark:\n${text}`);
+  });
+  exitedEarly.catch(() => {});
+
+  let peak = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peak = Math.max(peak, await rssKb(child.pid));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  try {
+    await Promise.race([warmedUp, exitedEarly]);
+    warmEnd = await rssKb(child.pid);
+    await Promise.race([finished, exitedEarly]);
+    const end = await rssKb(child.pid);
+    const anon = await anonKb(child.pid);
+    sampling = false;
+    await sampler;
+    peak = Math.max(peak, end, warmEnd);
+    const seconds = (t1 - t0) / 1000;
+    return {
+      cycles,
+      seconds,
+      cyclesPerSecond: cycles / seconds,
+      peakRssMb: peak / 1024,
+      rssAfterWarmupMb: warmEnd / 1024,
+      rssEndMb: end / 1024,
+      rssGrowthPercent: ((end - warmEnd) / warmEnd) * 100,
+      anonEndMb: anon === null ? null : anon / 1024,
+      trace,
+    };
+  } finally {
+    sampling = false;
+    await sampler;
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // gone
+    }
+    await child.status;
+    await stderrDone;
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      cycles: { type: "string", default: "10000" },
+      warmup: { type: "string", default: "500" },
+      binary: { type: "string" },
+      env: { type: "string", multiple: true },
+      json: { type: "boolean" },
+      trace: { type: "boolean" },
+    },
+  });
+  let r: AgentBenchResult;
+  try {
+    r = await benchAgent({
+      cycles: Number(values.cycles),
+      env: Object.fromEntries(
+        (values.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+      ),
+      warmup: Number(values.warmup),
+      command: values.binary ? [values.binary] : undefined,
+    });
+  } catch (err) {
+    console.error(`bench_agent: ${(err as Error).message}`);
+    Deno.exit(1);
+  }
+  if (values.trace) console.log(`RSS MB every 1000 cycles: ${r.trace.join(" ")}`);
+  if (values.json) console.log(JSON.stringify(r));
+  else {
+    console.log(
+      `agent: ${r.cycles} cycles in ${r.seconds.toFixed(2)} s = ${
+        r.cyclesPerSecond.toFixed(0)
+      } cycles/s (WHATS_NEXT -> MEASURE -> sh driver -> MEASUREMENT)`,
+    );
+    console.log(
+      `agent: peak RSS ${r.peakRssMb.toFixed(1)} MB; RSS ${
+        r.rssAfterWarmupMb.toFixed(1)
+      } MB after warm-up -> ${r.rssEndMb.toFixed(1)} MB at the end (${
+        r.rssGrowthPercent >= 0 ? "+" : ""
+      }${r.rssGrowthPercent.toFixed(1)}%)`,
+    );
+  }
+}

@@ -1,0 +1,305 @@
+import assert from "node:assert/strict";
+import { mergeOutcome, ProcessDriverRunner, STDERR_CAP } from "../lib/driver.ts";
+import { alive, FAKE_DRIVER, fakeSpec, readPid, waitGone } from "./helpers.ts";
+
+const merge = (o: Parameters<typeof mergeOutcome>[0], requireStatus = true) =>
+  mergeOutcome(o, { verboseStderr: "all", requireStatus, event: "MEASUREMENT" });
+
+Deno.test("driver ok: stdin, progress relayed in order, last result wins", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const input = `${dir}/in.json`;
+    const runner = new ProcessDriverRunner();
+    const progress: unknown[] = [];
+    const out = await runner.run({
+      spec: fakeSpec("ok", { FAKE_INPUT_FILE: input }),
+      args: ["app1"],
+      input: '{"metrics":["a"]}',
+      onProgress: (p) => {
+        progress.push(p);
+        return Promise.resolve();
+      },
+    });
+    assert.equal(out.exitCode, 0);
+    assert.deepEqual(progress, [{ progress: 50, message: "half way" }]);
+    assert.equal(await Deno.readTextFile(input), '{"metrics":["a"]}');
+    const m = merge(out);
+    assert.equal(m.ok, true);
+    assert.deepEqual((m.response.metrics as Record<string, unknown>).latency, { value: 7 });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("driver crash: failed with stderr appended (all / minimal / none)", async () => {
+  const out = await new ProcessDriverRunner().run({
+    spec: fakeSpec("crash"),
+    args: ["a"],
+    input: "{}",
+  });
+  assert.equal(out.exitCode, 1);
+  const all = merge(out);
+  assert.equal(all.status, "nodata");
+  assert.match(
+    all.message,
+    /\nstderr:\nTraceback.*\n {2}boom line 1\n {2}boom line 2\nValueError/s,
+  );
+  const minimal = mergeOutcome(out, { verboseStderr: "minimal", requireStatus: true });
+  assert.ok(minimal.message.endsWith("stderr:\nTraceback (most recent call last):\n  boom line 1"));
+  const none = mergeOutcome(out, { verboseStderr: "none", requireStatus: true });
+  assert.ok(!none.message.includes("stderr"));
+});
+
+Deno.test("driver rejected: status and reason kept, stderr appended", async () => {
+  const out = await new ProcessDriverRunner().run({
+    spec: fakeSpec("rejected"),
+    args: ["a"],
+    input: "{}",
+  });
+  const m = merge(out);
+  assert.equal(m.status, "rejected");
+  assert.equal(m.reason, "start-failed");
+  assert.equal(m.message, "pods not ready\nstderr:\nrollout failed: pods not ready\n");
+});
+
+Deno.test("driver non-JSON output: stopped at once, DriverOutputDecodingError", async () => {
+  const t0 = Date.now();
+  const out = await new ProcessDriverRunner().run({
+    spec: fakeSpec("nonjson"),
+    args: ["a"],
+    input: "{}",
+  });
+  assert.ok(Date.now() - t0 < 5000);
+  assert.equal(out.decodeError, "this is not json");
+  assert.match(merge(out).message, /^DriverOutputDecodingError: Failed decoding JSON stdout/);
+});
+
+Deno.test("driver IO timeout stops the whole process group", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const pidfile = `${dir}/pid`;
+    const runner = new ProcessDriverRunner({ ioTimeout: 0.5, killGrace: 1 });
+    const t0 = Date.now();
+    const out = await runner.run({
+      spec: fakeSpec("hang", { FAKE_PIDFILE: pidfile }),
+      args: ["a"],
+    });
+    assert.ok(Date.now() - t0 < 4000, "returned soon after the timeout");
+    assert.equal(out.timedOut, true);
+    const m = merge(out);
+    assert.equal(m.status, "failed");
+    assert.match(
+      m.message,
+      /^timed out waiting for child process \(.*fake_driver\.sh hang a\) output/,
+    );
+    assert.ok(await waitGone(await readPid(pidfile)), "grandchild was killed");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("driver cancel with has_cancel: SIGUSR1, reported cancelled with the service reason", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const pidfile = `${dir}/pid`;
+    let n = 0;
+    const out = await new ProcessDriverRunner({ exitTimeout: 0.5 }).run({
+      spec: fakeSpec("slow", { FAKE_PIDFILE: pidfile, FAKE_STEPS: "50" }),
+      args: ["a"],
+      input: "{}",
+      hasCancel: true,
+      onProgress: () =>
+        Promise.resolve(
+          ++n === 2 ? { cancel: true, status: "cancelled", reason: "user stop" } : undefined,
+        ),
+    });
+    assert.deepEqual(out.cancelled, { status: "cancelled", reason: "user stop" });
+    assert.equal(out.exitCode, 3, "the driver handled SIGUSR1 itself");
+    const m = merge(out);
+    assert.equal(m.status, "cancelled");
+    assert.equal(m.reason, "user stop");
+    assert.equal(m.message, "Exiting due to signal: 10");
+    assert.ok(await waitGone(await readPid(pidfile)), "leftover group member was killed");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("driver cancel ignored (SIGUSR1 trapped): group stopped after the cancel timeout", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const pidfile = `${dir}/pid`;
+    const t0 = Date.now();
+    const out = await new ProcessDriverRunner({ cancelTimeout: 0.5, killGrace: 1 }).run({
+      spec: fakeSpec("ignoreusr1", { FAKE_PIDFILE: pidfile }),
+      args: ["a"],
+      input: "{}",
+      hasCancel: true,
+      onProgress: () => Promise.resolve({ cancel: true, status: "cancelled", reason: "stop" }),
+    });
+    assert.ok(Date.now() - t0 < 5000);
+    assert.equal(merge(out).status, "cancelled");
+    assert.ok(await waitGone(await readPid(pidfile)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("driver cancel without has_cancel: the group is stopped", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const pidfile = `${dir}/pid`;
+    const out = await new ProcessDriverRunner().run({
+      spec: fakeSpec("slow", { FAKE_PIDFILE: pidfile, FAKE_STEPS: "50" }),
+      args: ["a"],
+      input: "{}",
+      hasCancel: false,
+      onProgress: () => Promise.resolve({ cancel: true, status: "cancelled", reason: "API STOP" }),
+    });
+    assert.equal(out.exitSignal, "SIGTERM");
+    assert.equal(merge(out).status, "cancelled");
+    assert.ok(await waitGone(await readPid(pidfile)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("driver failed progress post: driver stopped, failed", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const pidfile = `${dir}/pid`;
+    const out = await new ProcessDriverRunner().run({
+      spec: fakeSpec("slow", { FAKE_PIDFILE: pidfile, FAKE_STEPS: "50" }),
+      args: ["a"],
+      input: "{}",
+      onProgress: () => Promise.reject(new Error("service down")),
+    });
+    const m = merge(out);
+    assert.equal(m.status, "failed");
+    assert.match(m.message, /failed to send MEASUREMENT.*service down/);
+    assert.ok(await waitGone(await readPid(pidfile)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("driver shutdown (abort) stops the group", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const pidfile = `${dir}/pid`;
+    const ac = new AbortController();
+    const p = new ProcessDriverRunner().run({
+      spec: fakeSpec("hang", { FAKE_PIDFILE: pidfile }),
+      args: ["a"],
+      signal: ac.signal,
+    });
+    const pid = await readPid(pidfile);
+    assert.ok(await alive(pid));
+    ac.abort();
+    const out = await p;
+    assert.equal(out.aborted, true);
+    assert.ok(await waitGone(pid));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("driver huge stderr is capped at 2 MiB", async () => {
+  const out = await new ProcessDriverRunner().run({
+    spec: fakeSpec("huge"),
+    args: ["a"],
+    input: "{}",
+  });
+  assert.equal(out.stderr.length, STDERR_CAP);
+  const m = merge(out);
+  assert.equal(m.message.length, 2_097_152 - 16 + "(truncated) ".length + 4);
+  assert.ok(m.message.startsWith("(truncated) huge\nstderr:\neee"));
+});
+
+Deno.test("driver printing nothing: nodata; no status line: undefined vs describe ok", async () => {
+  const runner = new ProcessDriverRunner();
+  const silent = await runner.run({ spec: fakeSpec("silent"), args: ["a"] });
+  assert.equal(merge(silent).status, "nodata");
+  const nostatus = await runner.run({ spec: fakeSpec("nostatus"), args: ["a"] });
+  assert.equal(merge(nostatus).status, "undefined");
+  assert.equal(merge(nostatus, false).ok, true);
+});
+
+Deno.test("driver killed by a signal: failed", async () => {
+  const out = await new ProcessDriverRunner().run({ spec: fakeSpec("signal"), args: ["a"] });
+  assert.equal(out.exitCode, null);
+  assert.equal(out.exitSignal, "SIGTERM");
+  const m = merge(out);
+  assert.equal(m.status, "nodata", "no result line: nodata stays nodata (PROTOCOL 2.6)");
+  assert.match(m.message, /killed by SIGTERM/);
+});
+
+Deno.test("driver that closes its output but does not exit is killed after the exit timeout", async () => {
+  const t0 = Date.now();
+  const out = await new ProcessDriverRunner({ exitTimeout: 0.5 }).run({
+    spec: fakeSpec("stuck"),
+    args: ["a"],
+  });
+  assert.ok(Date.now() - t0 < 3000);
+  assert.equal(out.killedStuck, true);
+  assert.equal(merge(out).status, "failed");
+});
+
+Deno.test("driver --info is cached per file identity", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/measure`;
+    await Deno.copyFile(FAKE_DRIVER, script);
+    await Deno.chmod(script, 0o755);
+    const count = `${dir}/count`;
+    const spec = fakeSpec("ok", { FAKE_INFO_COUNT: count }, "measure", script);
+    const runner = new ProcessDriverRunner();
+    assert.deepEqual(await runner.info(spec, "a"), { version: "1.0", has_cancel: true });
+    await runner.info(spec, "a");
+    assert.equal((await Deno.readTextFile(count)).split("\n").length - 1, 1);
+    await Deno.utime(script, new Date(), new Date(Date.now() + 5000));
+    await runner.info(spec, "a");
+    assert.equal((await Deno.readTextFile(count)).split("\n").length - 1, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("driver --info failure and missing driver are DriverErrors", async () => {
+  const runner = new ProcessDriverRunner();
+  await assert.rejects(
+    runner.info(fakeSpec("infofail"), "a"),
+    /--info failed: exit code 1: info broke/,
+  );
+  const missing = {
+    role: "adjust" as const,
+    name: "./adjust",
+    argv: ["/nonexistent/adjust"],
+    statPath: "/nonexistent/adjust",
+  };
+  await assert.rejects(runner.info(missing, "a"), /\.\/adjust not found/);
+  const out = await runner.run({ spec: missing, args: ["a"] });
+  assert.match(merge(out).message, /not found/);
+});
+
+Deno.test("driver whole-document mode (./environment)", async () => {
+  const runner = new ProcessDriverRunner();
+  const ok = await runner.run({
+    spec: fakeSpec("envbad", {}, "environment"),
+    args: [],
+    input: "{}",
+    whole: true,
+  });
+  assert.deepEqual(ok.response, { status: "environment-mismatch", message: "mode is canary" });
+});
+
+Deno.test("driver output is not lost when a progress post outlasts the exit timeout", async () => {
+  const out = await new ProcessDriverRunner({ exitTimeout: 0.2 }).run({
+    spec: fakeSpec("ok"),
+    args: ["a"],
+    input: "{}",
+    onProgress: () => new Promise((r) => setTimeout(r, 1000)),
+  });
+  assert.equal(out.exitCode, 0);
+  assert.equal(merge(out).ok, true, "the result line after the slow progress post was read");
+});

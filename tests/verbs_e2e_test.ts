@@ -1,0 +1,122 @@
+/** The local verbs for driver authors, run as `servo <verb>` child processes. */
+import assert from "node:assert/strict";
+import { selfCommand } from "../lib/self.ts";
+import { FakeService } from "./fake_service.ts";
+import { writeFakeDriver } from "./helpers.ts";
+
+async function servo(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [cmd, ...rest] = selfCommand();
+  const out = await new Deno.Command(cmd, { args: [...rest, ...args], cwd, env, stdin: "null" })
+    .output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+async function servoDir(measure = "ok", adjust = "adjustok"): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "servo-verbs-" });
+  await writeFakeDriver(dir, "measure", measure);
+  await writeFakeDriver(dir, "adjust", adjust);
+  return dir;
+}
+
+Deno.test("servo describe --json prints the DESCRIPTION param", async () => {
+  const dir = await servoDir();
+  try {
+    const r = await servo(["describe", "--json"], dir, { OPTUNE_PERF: "perf" });
+    assert.equal(r.code, 0, r.stderr);
+    const reply = JSON.parse(r.stdout);
+    assert.equal(reply.status, "ok");
+    assert.deepEqual(Object.keys(reply.descriptor.application.components), ["web"]);
+    assert.deepEqual(reply.descriptor.measurement.metrics.perf, { unit: "rps" });
+    assert.deepEqual(reply.descriptor.optimization, { perf: "perf" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("servo measure --json and the table output", async () => {
+  const dir = await servoDir();
+  try {
+    let r = await servo(["measure", "--duration", "1", "--json"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).metrics.latency.value, 7);
+    r = await servo(["measure", "--duration", "1"], dir, {
+      OPTUNE_PERF: "requests_throughput / latency",
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^requests throughput\s+123\.5 rps$/m);
+    assert.match(r.stdout, /^perf\s+17\.64\d* \(OPTUNE_PERF\)$/m);
+    assert.match(r.stderr, /measurement: \[ +50%\] \d+s half way/, "progress shown");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("servo measure with a failing driver exits 5 with the message", async () => {
+  const dir = await servoDir("crash");
+  try {
+    const r = await servo(["measure"], dir);
+    assert.equal(r.code, 5);
+    assert.match(r.stderr, /servo measure: nodata.*ValueError: crashed/s);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("servo adjust comp.setting=value sends the state", async () => {
+  const dir = await servoDir();
+  try {
+    const r = await servo(["adjust", "--json", "myapp", "web.cpu=1.5", "web.gc=G1GC"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), {
+      state: {
+        application: {
+          components: { web: { settings: { cpu: { value: 1.5 }, gc: { value: "G1GC" } } } },
+        },
+      },
+      status: "ok",
+      reason: "success",
+    });
+    const bad = await servo(["adjust", "myapp"], dir);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^usage: servo adjust/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("servo check: a table of pass/fail, exit 1 on a failure", async () => {
+  const dir = await servoDir();
+  const svc = new FakeService(() => ({ status: "ok" }));
+  try {
+    let r = await servo(["check", "--no-auth", "--url", svc.url], dir, {
+      OPTUNE_PERF: "requests_throughput / latency",
+    });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^PASS {2}adjust --info/m);
+    assert.match(r.stdout, /^PASS {2}describe +1 component\(s\), 2 setting\(s\), 3 metric\(s\)/m);
+    assert.match(r.stdout, /^PASS {2}service +.* answers \(HTTP \d+\)/m);
+    assert.match(r.stdout, /all checks passed/);
+
+    await Deno.remove(`${dir}/adjust`);
+    r = await servo(["check", "--json", "--no-auth", "--url", svc.url], dir, {
+      OPTUNE_PERF: "cost",
+    });
+    assert.equal(r.code, 1);
+    const rep = JSON.parse(r.stdout);
+    assert.equal(rep.ok, false);
+    const byName = Object.fromEntries(
+      rep.results.map((x: { check: string }) => [x.check, x]),
+    );
+    assert.equal(byName["adjust --info"].ok, false);
+    assert.match(byName["adjust --info"].detail, /not found/);
+    assert.equal(byName["measure --info"].ok, true);
+  } finally {
+    await svc.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
