@@ -8,32 +8,7 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/**
- * Wait `ms` milliseconds; rejects with `signal.reason` as soon as the signal
- * aborts (so a cancelled measurement stops waiting at once).
- *
- * @example
- * ```ts
- * await sleep(1000 * (warmup + duration), ctx.signal);
- * ```
- */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
+export { sleep } from "../sleep.ts";
 
 /** A number from a control field or config value (numbers or numeric strings), else `fallback`. */
 export function numberOr(v: unknown, fallback: number): number {
