@@ -12,6 +12,7 @@ import {
   childIoTimeout,
   describeChildFailure,
   listChildDrivers,
+  requireChildDrivers,
 } from "../../lib/sdk/aggregate.ts";
 import { type ChildDriverResult, childStatus, runChildDriver } from "../../lib/sdk/child.ts";
 import {
@@ -25,20 +26,8 @@ import { isRecord } from "../../lib/sdk/util.ts";
 /** The agg version (v1 "aggregator 1.1"); `--info` adds the children's versions. */
 export const AGG_VERSION = "aggregator 1.1";
 
-function childrenDir(ctx: { cwd: string; env: Record<string, string> }): string {
-  return ctx.env.SERVO_AGG_DIR || `${ctx.cwd}/adjust.d`;
-}
-
-async function children(ctx: DriverContext): Promise<ChildDriver[]> {
-  const dir = childrenDir(ctx);
-  const list = await listChildDrivers(dir);
-  if (list.length === 0) {
-    throw new DriverFailure(
-      `No adjust drivers in ${dir}: add executable files there (for example a script running "servo driver redis")`,
-      { status: "failed", reason: "no-drivers" },
-    );
-  }
-  return list;
+function children(ctx: DriverContext): Promise<ChildDriver[]> {
+  return requireChildDrivers(ctx.env.SERVO_AGG_DIR || `${ctx.cwd}/adjust.d`, "adjust", "redis");
 }
 
 /** A child's components from its query result (with or without the `application` wrapper). */

@@ -10,7 +10,7 @@ import {
   childInfo,
   childIoTimeout,
   describeChildFailure,
-  listChildDrivers,
+  requireChildDrivers,
 } from "../../lib/sdk/aggregate.ts";
 import { type ChildDriverResult, childStatus, runChildDriver } from "../../lib/sdk/child.ts";
 import { configFailure } from "../../lib/sdk/settings.ts";
@@ -57,20 +57,8 @@ export function maggConfig(section: Record<string, unknown> | undefined): MaggCo
   };
 }
 
-function dirOf(ctx: { cwd: string; env: Record<string, string> }): string {
-  return ctx.env.SERVO_MAGG_DIR || `${ctx.cwd}/measure.d`;
-}
-
-async function children(ctx: { cwd: string; env: Record<string, string> }): Promise<ChildDriver[]> {
-  const dir = dirOf(ctx);
-  const list = await listChildDrivers(dir);
-  if (list.length === 0) {
-    throw new DriverFailure(
-      `No measure drivers in ${dir}: add executable files there (for example a script running "servo driver ab")`,
-      { status: "failed", reason: "no-drivers" },
-    );
-  }
-  return list;
+function children(ctx: { cwd: string; env: Record<string, string> }): Promise<ChildDriver[]> {
+  return requireChildDrivers(ctx.env.SERVO_MAGG_DIR || `${ctx.cwd}/measure.d`, "measure", "ab");
 }
 
 /** Describe every child in parallel; a metric described twice is an error. */

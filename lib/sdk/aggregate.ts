@@ -101,3 +101,23 @@ export async function childInfo(
   }
   return { ...info, version: String(info.version ?? ""), has_cancel: info.has_cancel };
 }
+
+/**
+ * The children of an aggregator: the executables in `dir` (agg: adjust.d,
+ * magg: measure.d). None is a `failed` / `no-drivers` failure that says what
+ * to put there.
+ */
+export async function requireChildDrivers(
+  dir: string,
+  kind: "adjust" | "measure",
+  example: string,
+): Promise<ChildDriver[]> {
+  const list = await listChildDrivers(dir);
+  if (list.length === 0) {
+    throw new DriverFailure(
+      `No ${kind} drivers in ${dir}: add executable files there (for example a script running "servo driver ${example}")`,
+      { status: "failed", reason: "no-drivers" },
+    );
+  }
+  return list;
+}
