@@ -31,6 +31,8 @@ export interface AgentBenchResult {
   anonEndMb: number | null;
   /** RSS (MB) every 1000 cycles after the warm-up. */
   trace: number[];
+  /** CPU milliseconds per measured cycle: the agent itself and its (reaped) drivers; null if unknown. */
+  cpuMsPerCycle: { agent: number; drivers: number } | null;
 }
 
 const DRIVER = `#!/bin/sh
@@ -54,6 +56,20 @@ async function anonKb(pid: number): Promise<number | null> {
     const out = await new Deno.Command("cat", { args: [`/proc/${pid}/smaps_rollup`] }).output();
     const m = new TextDecoder().decode(out.stdout).match(/^Anonymous:\s+(\d+) kB/m);
     return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds of a process and of its reaped children (utime+stime, cutime+cstime); null if unknown. */
+async function cpuTimes(pid: number): Promise<{ self: number; children: number } | null> {
+  try {
+    const out = await new Deno.Command("cat", { args: [`/proc/${pid}/stat`] }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    const f = text.slice(text.lastIndexOf(")") + 2).split(" ").map(Number);
+    // fields 14-17 of stat(5), counted from field 3 (state) here
+    const tick = 100;
+    return { self: (f[11] + f[12]) / tick, children: (f[13] + f[14]) / tick };
   } catch {
     return null;
   }
@@ -136,8 +152,10 @@ export async function benchAgent(
   })();
   try {
     await Promise.race([warmedUp, exitedEarly]);
+    const cpu0 = await cpuTimes(child.pid);
     warmEnd = await rssKb(child.pid);
     await Promise.race([finished, exitedEarly]);
+    const cpu1 = await cpuTimes(child.pid);
     const end = await rssKb(child.pid);
     const anon = await anonKb(child.pid);
     sampling = false;
@@ -154,6 +172,12 @@ export async function benchAgent(
       rssGrowthPercent: ((end - warmEnd) / warmEnd) * 100,
       anonEndMb: anon === null ? null : anon / 1024,
       trace,
+      cpuMsPerCycle: cpu0 && cpu1
+        ? {
+          agent: ((cpu1.self - cpu0.self) * 1000) / cycles,
+          drivers: ((cpu1.children - cpu0.children) * 1000) / cycles,
+        }
+        : null,
     };
   } finally {
     sampling = false;
@@ -211,5 +235,12 @@ if (import.meta.main) {
         r.rssGrowthPercent >= 0 ? "+" : ""
       }${r.rssGrowthPercent.toFixed(1)}%)`,
     );
+    if (r.cpuMsPerCycle) {
+      console.log(
+        `agent: CPU per cycle ${r.cpuMsPerCycle.agent.toFixed(2)} ms (agent) + ${
+          r.cpuMsPerCycle.drivers.toFixed(2)
+        } ms (drivers)`,
+      );
+    }
   }
 }

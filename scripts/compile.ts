@@ -1,8 +1,13 @@
 /**
  * `deno task compile`: build the single `dist/servo` binary.
  *
- *   deno compile -P=servo --v8-flags=<AGENT_V8_FLAGS> --include drivers/ \
+ *   deno compile -P=servo --v8-flags=<AGENT_V8_FLAGS> \
  *     --include lib/optimizer/dashboard/ -o dist/servo main.ts
+ *
+ * The built-in drivers need no --include: drivers/registry.ts loads them with
+ * literal import() calls, which deno compile follows (and their testdata,
+ * e.g. test certificates, stays out of the binary). The dashboard's static
+ * files are read at run time, so they are included.
  *
  * `deno compile` needs the `denort` runtime for the target. It downloads it
  * unless `DENORT_BIN` names a local copy (passed through). Where the
@@ -27,8 +32,6 @@ export function compileArgs(root: string, extra: string[] = []): string[] {
     "-P=servo",
     `--config=${root}/deno.json`,
     `--v8-flags=${AGENT_V8_FLAGS}`,
-    "--include",
-    `${root}/drivers/`,
     "--include",
     `${root}/lib/optimizer/dashboard/`,
     "-o",
