@@ -25,12 +25,16 @@ import {
   mergeOutcome,
   type ProgressReply,
 } from "./driver.ts";
-import { type Formula, unknownVariables } from "./formula.ts";
+import type { Formula } from "./formula.ts";
 import { getLogger } from "./log.ts";
 import type { EventName } from "./protocol.ts";
 import { type Service, ServiceAuthError } from "./service.ts";
 import { sleep as defaultSleep } from "./sleep.ts";
-import { isRecord } from "./yaml_file.ts";
+
+/** True for a plain object (not an array, not null). */
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
 
 /** Why the loop ended (sent as the GOODBYE reason). */
 export type StopReason = "SIGTERM" | "SIGINT" | "exit" | "restart";
@@ -342,6 +346,8 @@ export class Agent {
     if (this.#opts.config.perf !== undefined) {
       descriptor.optimization = { perf: this.#opts.config.perf };
       if (this.#opts.formula) {
+        // loaded here: the formula parser is not needed by the command loop
+        const { unknownVariables } = await import("./formula.ts");
         const unknown = unknownVariables(this.#opts.formula, Object.keys(metrics));
         if (unknown.length > 0) {
           log.warn(
@@ -393,28 +399,42 @@ export class Agent {
   ): Promise<{ outcome: DriverOutcome } | { reply: Reply }> {
     const start = this.#now();
     const onProgress = this.#progress(event, start, cmdUid);
-    try {
-      const first = await onProgress({ progress: 0, message: "starting driver" }, 0);
-      if (first && first.cancel) {
+    // The synthetic start is posted while the driver starts (a process start
+    // costs about as much as a round trip): the driver gets its input, and
+    // its progress lines are relayed, only once the service accepted the
+    // start; a cancel or a failed post stops it before it read anything.
+    const first = onProgress({ progress: 0, message: "starting driver" }, 0).then(
+      (reply) => ({ reply, error: undefined }),
+      (error: unknown) => ({ reply: undefined, error: error as Error }),
+    );
+    const gate = first.then((f) => f.error === undefined && !(f.reply && f.reply.cancel));
+    const early = async (): Promise<Reply | undefined> => {
+      const f = await first;
+      if (f.error !== undefined) {
+        if (this.#hard.signal.aborted) throw f.error;
+        return { status: "failed", message: f.error.message };
+      }
+      if (f.reply && f.reply.cancel) {
         return {
-          reply: { status: first.status, reason: first.reason, message: "cancelled before start" },
+          status: f.reply.status,
+          reason: f.reply.reason,
+          message: "cancelled before start",
         };
       }
-    } catch (err) {
-      if (this.#hard.signal.aborted) throw err;
-      return { reply: { status: "failed", message: (err as Error).message } };
-    }
+    };
     const info = await this.#info(spec);
-    if ("fail" in info) return { reply: info.fail };
+    if ("fail" in info) return { reply: (await early()) ?? info.fail };
     const outcome = await this.#drv.run({
       spec,
       args: [this.#opts.config.appId],
       input: JSON.stringify(input),
-      onProgress: (line) => onProgress(line),
+      startGate: gate,
+      onProgress: async (line) => (await gate) ? onProgress(line) : undefined,
       hasCancel: info.hasCancel,
       signal: this.#hard.signal,
     });
-    return { outcome };
+    const reply = await early();
+    return reply ? { reply } : { outcome };
   }
 
   /** MEASURE: the whole param goes to the measure driver. */

@@ -414,3 +414,54 @@ Deno.test("sleepSeconds and withPerfAlias", () => {
     "requests throughput": 2,
   });
 });
+
+Deno.test("measure: the synthetic start gates the driver; cancel or failure before start", async () => {
+  // The driver starts while the start is posted, but is gated on it; its
+  // progress goes out only after the start.
+  let release!: () => void;
+  const svc = new FakeService(async (s) => {
+    if (s.param?.message === "starting driver") await new Promise<void>((r) => (release = r));
+    return { status: "ok" };
+  });
+  let gate: Promise<boolean> | undefined;
+  const drivers = new FakeDrivers(async (o) => {
+    gate = o.startGate;
+    const p = o.onProgress!({ progress: 50 });
+    assert.equal(svc.sent.length, 1); // only the start so far
+    release();
+    await p;
+    return outcome({ response: { status: "ok", metrics: { a: { value: 1 } } } });
+  });
+  const r = await makeAgent(svc, drivers).measure({}, "c1");
+  assert.deepEqual(r, { metrics: { a: { value: 1 } } });
+  assert.equal(await gate, true);
+  assert.deepEqual(svc.sent.map((s) => s.param?.progress), [0, 50]);
+
+  // Cancelled at the start: the gate closes and the reply says so.
+  const cancelSvc = new FakeService(() => ({ status: "cancel", reason: "stop it" }));
+  let closed: boolean | undefined;
+  const cancelled = await makeAgent(
+    cancelSvc,
+    new FakeDrivers(async (o) => {
+      closed = await o.startGate;
+      return outcome({ exitCode: null, exitSignal: "SIGTERM" });
+    }),
+  ).adjust({ state: { application: {} } }, "c2");
+  assert.equal(closed, false);
+  assert.deepEqual(cancelled, {
+    status: "cancelled",
+    reason: "stop it",
+    message: "cancelled before start",
+  });
+  assert.equal(cancelSvc.sent.length, 1);
+
+  // The start cannot be posted: failed, driver gated off.
+  const failed = await makeAgent(
+    new FakeService(() => Promise.reject(new Error("no service"))),
+    new FakeDrivers(async (o) => {
+      assert.equal(await o.startGate, false);
+      return outcome({ exitCode: null, exitSignal: "SIGTERM" });
+    }),
+  ).measure({});
+  assert.deepEqual(failed, { status: "failed", message: "no service" });
+});

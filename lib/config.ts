@@ -38,7 +38,11 @@ import type { AgentFlags } from "./cli.ts";
 import { DEFAULT_AGENT, DEFAULT_AUTH_TOKEN } from "./cli.ts";
 import { ConfigError } from "./errors.ts";
 import { selfCommand } from "./self.ts";
-import { isRecord, readYamlFile } from "./yaml_file.ts";
+
+/** True for a plain object (as in yaml_file.ts, which loads only when a config file exists). */
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
 
 /** How much driver stderr goes into a failure message (PROTOCOL 2.7). */
 export type VerboseStderr = "none" | "minimal" | "all";
@@ -127,6 +131,13 @@ const SERVO_KEYS = [
 export async function readServoSection(
   file: string,
 ): Promise<Record<string, unknown> | undefined> {
+  // The YAML parser (several MB of memory) loads only when the file exists.
+  try {
+    await Deno.lstat(file);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+  }
+  const { readYamlFile } = await import("./yaml_file.ts");
   const data = await readYamlFile(file, { optional: true });
   if (data === undefined || data === null) return undefined;
   if (!isRecord(data)) throw new ConfigError("the top level must be a mapping", { file });

@@ -59,6 +59,12 @@ export interface DriverRunOptions {
   signal?: AbortSignal;
   /** How to cancel: SIGUSR1 when true, else stop the group. */
   hasCancel?: boolean;
+  /**
+   * Start the driver at once but hold back its input (and the relay of its
+   * output lines) until this settles; `false` stops the driver's group
+   * before it got its input (the caller then reports what it wants).
+   */
+  startGate?: Promise<boolean>;
   /** Parse all of stdout as one JSON document (./environment) instead of lines. */
   whole?: boolean;
 }
@@ -237,13 +243,7 @@ export class ProcessDriverRunner implements DriverRunner {
       out.spawnError = `cannot start ${spec.name}: ${(err as Error).message}`;
       return out;
     }
-    log.debug("Started {argv} (pid {pid})", { argv: argv.join(" "), pid: child.pid });
-
-    if (opts.input !== undefined) {
-      const w = child.process.stdin.getWriter();
-      w.write(new TextEncoder().encode(opts.input)).catch(() => {});
-      w.close().catch(() => {});
-    }
+    log.debug("Started {argv} (pid {pid})", () => ({ argv: argv.join(" "), pid: child.pid }));
 
     // Stopping the group: TERM now, KILL after the grace period.
     let stopping: Promise<unknown> | undefined;
@@ -253,9 +253,20 @@ export class ProcessDriverRunner implements DriverRunner {
       stopping = child.stop(this.#killGraceMs);
     };
 
-    // IO timeout watchdog, re-armed on every chunk of output.
+    // IO timeout watchdog, re-armed on every chunk of output (not while the
+    // start gate is closed or a progress post is pending).
     let watchdog: ReturnType<typeof setTimeout> | undefined;
-    let paused = false;
+    let paused = opts.startGate !== undefined;
+    let wholeText = "";
+    let ignoreLines = false;
+    /** Whether the start gate opened: undefined while it is pending. */
+    let started: boolean | undefined = opts.startGate ? undefined : true;
+    const writeInput = () => {
+      if (opts.input === undefined) return;
+      const w = child.process.stdin.getWriter();
+      w.write(new TextEncoder().encode(opts.input)).catch(() => {});
+      w.close().catch(() => {});
+    };
     const arm = () => {
       if (this.#ioTimeoutMs <= 0 || paused || stopping) return;
       clearTimeout(watchdog);
@@ -270,6 +281,20 @@ export class ProcessDriverRunner implements DriverRunner {
     };
     const disarm = () => clearTimeout(watchdog);
     arm();
+    if (opts.startGate) {
+      opts.startGate.then((ok) => ok, () => false).then((ok) => {
+        started = ok;
+        if (!ok) {
+          ignoreLines = true;
+          stop("not started"); // the group gets SIGTERM now, before its stdin closes
+          if (opts.input !== undefined) child.process.stdin.close().catch(() => {});
+          return;
+        }
+        writeInput();
+        paused = false;
+        arm();
+      });
+    } else writeInput();
 
     const onAbort = () => {
       out.aborted = true;
@@ -297,17 +322,16 @@ export class ProcessDriverRunner implements DriverRunner {
       }
     };
 
-    // A line of stdout. Returns false to stop processing lines.
-    let wholeText = "";
-    let ignoreLines = false;
+    // A line of stdout.
     const handleLine = async (line: string): Promise<void> => {
-      if (ignoreLines) return;
+      if (started === undefined) started = await opts.startGate!.then((ok) => ok, () => false);
+      if (ignoreLines || !started) return;
       if (opts.whole) {
         wholeText += line + "\n";
         return;
       }
       if (line.trim() === "") return;
-      log.debug("{name} stdout: {line}", { name: spec.name, line, stream: "stdout" });
+      log.debug("{name} stdout: {line}", () => ({ name: spec.name, line, stream: "stdout" }));
       let obj: unknown;
       try {
         obj = JSON.parse(line);
@@ -467,11 +491,11 @@ export class ProcessDriverRunner implements DriverRunner {
         }
       }
     }
-    log.debug("{name} exited (code {code}, signal {signal})", {
+    log.debug("{name} exited (code {code}, signal {signal})", () => ({
       name: spec.name,
       code: out.exitCode,
       signal: out.exitSignal,
-    });
+    }));
     return out;
   }
 }

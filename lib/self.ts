@@ -16,6 +16,8 @@ export function selfCommand(): string[] {
     "--no-prompt",
     `--config=${CONFIG.pathname}`,
     "-P=servo",
+    // what `deno task compile` bakes into the binary (scripts/compile.ts)
+    "--v8-flags=--max-semi-space-size=1",
     MAIN.pathname,
   ];
 }

@@ -32,7 +32,7 @@ export interface AgentBenchResult {
   /** RSS (MB) every 1000 cycles after the warm-up. */
   trace: number[];
   /** CPU milliseconds per measured cycle: the agent itself and its (reaped) drivers; null if unknown. */
-  cpuMsPerCycle: { agent: number; drivers: number } | null;
+  cpuMsPerCycle: { agent: number; drivers: number; bench: number } | null;
 }
 
 const DRIVER = `#!/bin/sh
@@ -153,9 +153,11 @@ export async function benchAgent(
   try {
     await Promise.race([warmedUp, exitedEarly]);
     const cpu0 = await cpuTimes(child.pid);
+    const own0 = await cpuTimes(Deno.pid);
     warmEnd = await rssKb(child.pid);
     await Promise.race([finished, exitedEarly]);
     const cpu1 = await cpuTimes(child.pid);
+    const own1 = await cpuTimes(Deno.pid);
     const end = await rssKb(child.pid);
     const anon = await anonKb(child.pid);
     sampling = false;
@@ -172,10 +174,11 @@ export async function benchAgent(
       rssGrowthPercent: ((end - warmEnd) / warmEnd) * 100,
       anonEndMb: anon === null ? null : anon / 1024,
       trace,
-      cpuMsPerCycle: cpu0 && cpu1
+      cpuMsPerCycle: cpu0 && cpu1 && own0 && own1
         ? {
           agent: ((cpu1.self - cpu0.self) * 1000) / cycles,
           drivers: ((cpu1.children - cpu0.children) * 1000) / cycles,
+          bench: ((own1.self - own0.self) * 1000) / cycles,
         }
         : null,
     };
@@ -239,7 +242,7 @@ if (import.meta.main) {
       console.log(
         `agent: CPU per cycle ${r.cpuMsPerCycle.agent.toFixed(2)} ms (agent) + ${
           r.cpuMsPerCycle.drivers.toFixed(2)
-        } ms (drivers)`,
+        } ms (drivers) + ${r.cpuMsPerCycle.bench.toFixed(2)} ms (fake service)`,
       );
     }
   }

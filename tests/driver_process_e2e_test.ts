@@ -303,3 +303,47 @@ Deno.test("driver output is not lost when a progress post outlasts the exit time
   assert.equal(out.exitCode, 0);
   assert.equal(merge(out).ok, true, "the result line after the slow progress post was read");
 });
+
+Deno.test("driver start gate: input and progress wait for it; closed gate stops the driver", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Open gate, late: the driver starts at once, but its input is written
+    // (and its progress relayed) only after the gate opened.
+    const input = `${dir}/in.json`;
+    let opened = false;
+    const seen: boolean[] = [];
+    const out = await new ProcessDriverRunner().run({
+      spec: fakeSpec("ok", { FAKE_INPUT_FILE: input }),
+      args: ["a"],
+      input: '{"x":1}',
+      startGate: new Promise((r) => setTimeout(() => r(opened = true), 300)),
+      onProgress: () => {
+        seen.push(opened);
+        return Promise.resolve();
+      },
+    });
+    assert.equal(out.exitCode, 0);
+    assert.deepEqual(seen, [true]);
+    assert.equal(await Deno.readTextFile(input), '{"x":1}');
+
+    // Closed gate: the driver is stopped before it got its input; nothing is relayed.
+    const input2 = `${dir}/in2.json`;
+    let relayed = 0;
+    const p = new ProcessDriverRunner().run({
+      spec: fakeSpec("ok", { FAKE_INPUT_FILE: input2 }),
+      args: ["a"],
+      input: '{"x":2}',
+      startGate: new Promise((r) => setTimeout(() => r(false), 300)),
+      onProgress: () => {
+        relayed++;
+        return Promise.resolve();
+      },
+    });
+    const out2 = await p;
+    assert.equal(relayed, 0);
+    assert.equal(out2.exitCode, null);
+    assert.notEqual(await Deno.readTextFile(input2).catch(() => ""), '{"x":2}');
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -10,7 +10,7 @@ import { Agent, type StopReason } from "../agent.ts";
 import { AGENT_HELP, parseAgentArgs } from "../cli.ts";
 import { type AgentConfig, effectiveSettings, loadConfig, readToken } from "../config.ts";
 import { ProcessDriverRunner } from "../driver.ts";
-import { compileFormula, type Formula } from "../formula.ts";
+import type { Formula } from "../formula.ts";
 import { getLogger, setupLogging } from "../log.ts";
 import { ServiceClient } from "../service.ts";
 import type { SignalName } from "../signals.ts";
@@ -27,7 +27,10 @@ interface Setup {
 
 async function prepare(flags: Parameters<typeof loadConfig>[0]["flags"]): Promise<Setup> {
   const config = await loadConfig({ flags, env: Deno.env.toObject(), cwd: Deno.cwd() });
-  const formula = config.perf !== undefined ? compileFormula(config.perf) : undefined;
+  // the formula parser loads only when there is a formula (memory)
+  const formula = config.perf !== undefined
+    ? (await import("../formula.ts")).compileFormula(config.perf)
+    : undefined;
   const token = await readToken(config);
   return { config, formula, token };
 }
