@@ -28,7 +28,7 @@
 import type { DriverSpec, VerboseStderr } from "./config.ts";
 import { DriverError } from "./errors.ts";
 import { LineSplitter } from "./lines.ts";
-import { getLogger } from "./log.ts";
+import { debugEnabled, getLogger } from "./log.ts";
 import { type ChildGroup, spawnGroup } from "./process.ts";
 import type { DriverInfo } from "./protocol.ts";
 
@@ -243,7 +243,9 @@ export class ProcessDriverRunner implements DriverRunner {
       out.spawnError = `cannot start ${spec.name}: ${(err as Error).message}`;
       return out;
     }
-    log.debug("Started {argv} (pid {pid})", () => ({ argv: argv.join(" "), pid: child.pid }));
+    if (debugEnabled()) {
+      log.debug("Started {argv} (pid {pid})", { argv: argv.join(" "), pid: child.pid });
+    }
 
     // Stopping the group: TERM now, KILL after the grace period.
     let stopping: Promise<unknown> | undefined;
@@ -331,7 +333,9 @@ export class ProcessDriverRunner implements DriverRunner {
         return;
       }
       if (line.trim() === "") return;
-      log.debug("{name} stdout: {line}", () => ({ name: spec.name, line, stream: "stdout" }));
+      if (debugEnabled()) {
+        log.debug("{name} stdout: {line}", { name: spec.name, line, stream: "stdout" });
+      }
       let obj: unknown;
       try {
         obj = JSON.parse(line);
@@ -491,11 +495,13 @@ export class ProcessDriverRunner implements DriverRunner {
         }
       }
     }
-    log.debug("{name} exited (code {code}, signal {signal})", () => ({
-      name: spec.name,
-      code: out.exitCode,
-      signal: out.exitSignal,
-    }));
+    if (debugEnabled()) {
+      log.debug("{name} exited (code {code}, signal {signal})", {
+        name: spec.name,
+        code: out.exitCode,
+        signal: out.exitSignal,
+      });
+    }
     return out;
   }
 }

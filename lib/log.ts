@@ -52,6 +52,16 @@ export interface LogOptions {
 }
 
 let configured = false;
+let debugOn = false;
+
+/**
+ * True when debug records are written. LogTape builds (and copies) a whole
+ * record before it filters it by level, so hot paths (every driver line,
+ * every service request) check this first.
+ */
+export function debugEnabled(): boolean {
+  return debugOn;
+}
 
 /** Configure LogTape for this process (later calls reconfigure). */
 export async function setupLogging(opts: LogOptions = {}): Promise<void> {
@@ -69,4 +79,5 @@ export async function setupLogging(opts: LogOptions = {}): Promise<void> {
     ],
   });
   configured = true;
+  debugOn = opts.level === "debug" || opts.level === "trace";
 }

@@ -25,7 +25,7 @@
  * ```
  */
 import { ServiceError } from "./errors.ts";
-import { getLogger } from "./log.ts";
+import { debugEnabled, getLogger } from "./log.ts";
 import type { EventName } from "./protocol.ts";
 import { sleep as defaultSleep } from "./sleep.ts";
 
@@ -183,7 +183,7 @@ export class ServiceClient implements Service {
     }, this.#timeoutMs);
     const onAbort = () => ac.abort(signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
-    log.debug("Sending {event}: {body}", () => ({ event, body }));
+    if (debugEnabled()) log.debug("Sending {event}: {body}", { event, body });
     let res: Response;
     let text: string;
     try {
@@ -238,7 +238,7 @@ export class ServiceClient implements Service {
         res.status,
       );
     }
-    log.debug("Received for {event}: {body}", () => ({ event, body: text }));
+    if (debugEnabled()) log.debug("Received for {event}: {body}", { event, body: text });
     return data !== null && typeof data === "object" && !Array.isArray(data)
       ? data as Record<string, unknown>
       : {};
