@@ -29,12 +29,8 @@ import type { Formula } from "./formula.ts";
 import { getLogger } from "./log.ts";
 import type { EventName } from "./protocol.ts";
 import { type Service, ServiceAuthError } from "./service.ts";
+import { isRecord } from "./record.ts";
 import { sleep as defaultSleep } from "./sleep.ts";
-
-/** True for a plain object (not an array, not null). */
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** Why the loop ended (sent as the GOODBYE reason). */
 export type StopReason = "SIGTERM" | "SIGINT" | "exit" | "restart";

@@ -37,12 +37,8 @@ import { DRIVERS } from "../drivers/registry.ts";
 import type { AgentFlags } from "./cli.ts";
 import { DEFAULT_AGENT, DEFAULT_AUTH_TOKEN } from "./cli.ts";
 import { ConfigError } from "./errors.ts";
+import { isRecord } from "./record.ts";
 import { selfCommand } from "./self.ts";
-
-/** True for a plain object (as in yaml_file.ts, which loads only when a config file exists). */
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** How much driver stderr goes into a failure message (PROTOCOL 2.7). */
 export type VerboseStderr = "none" | "minimal" | "all";

@@ -40,7 +40,4 @@ export async function readYamlFile(
   return parseYaml(text, file);
 }
 
-/** True for a plain object (not an array, not null). */
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+export { isRecord } from "./record.ts";

@@ -3,11 +3,7 @@
  * keeps its import chain light so drivers start fast).
  */
 
-/** True for a plain object (not an array, not null). */
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
+export { isRecord } from "../record.ts";
 export { sleep } from "../sleep.ts";
 
 /** A number from a control field or config value (numbers or numeric strings), else `fallback`. */
