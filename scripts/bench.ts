@@ -5,12 +5,17 @@
  * cycles: RSS rises while V8 and the allocator settle, then stays flat).
  * Prints the figures and whether each target was met; the exit code is
  * always 0 (figures depend on the machine and its load, so this is a
- * benchmark, not a test).
+ * benchmark, not a test). Before the agent it runs the floor
+ * (scripts/bench_floor.ts: the same posts and driver spawn with no agent
+ * logic) for a shorter while, so the agent's cycles/s can be read against
+ * what the machine gives at that moment.
  *
  *   deno task bench [--cycles N] [--warmup N] [--binary dist/servo]
  */
 import { parseArgs } from "node:util";
 import { benchAgent } from "./bench_agent.ts";
+import { floorCommand } from "./bench_floor.ts";
+import { AGENT_V8_FLAGS } from "./compile.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -29,6 +34,11 @@ try {
 console.log(
   `agent benchmark: ${values.warmup} warm-up + ${values.cycles} measured cycles, ${navigator.hardwareConcurrency} CPUs, load ${load}`,
 );
+const floor = await benchAgent({
+  cycles: Math.min(Number(values.cycles), 3000),
+  warmup: Math.min(Number(values.warmup), 500),
+  command: floorCommand(AGENT_V8_FLAGS),
+});
 const r = await benchAgent({
   cycles: Number(values.cycles),
   warmup: Number(values.warmup),
@@ -39,6 +49,13 @@ console.log(
   `cycles/s     ${r.cyclesPerSecond.toFixed(0).padStart(8)}   target >= 300   ${
     mark(r.cyclesPerSecond >= 300)
   }`,
+);
+console.log(
+  `floor        ${
+    floor.cyclesPerSecond.toFixed(0).padStart(8)
+  }   cycles/s of the same posts and spawn without the agent; agent = ${
+    (100 * r.cyclesPerSecond / floor.cyclesPerSecond).toFixed(0)
+  }% of it; floor peak RSS ${floor.peakRssMb.toFixed(1)} MB`,
 );
 console.log(
   `peak RSS MB  ${r.peakRssMb.toFixed(1).padStart(8)}   target <= 60    ${mark(r.peakRssMb <= 60)}`,
