@@ -6,7 +6,10 @@ const encoder = new TextEncoder();
 
 /** Where protocol lines go (stdout by default; tests may capture). */
 export interface LineSink {
+  /** One value as a compact JSON line. */
   writeLine(obj: unknown): void;
+  /** One line of plain text (`--version` prints the bare version string). */
+  writeText(text: string): void;
 }
 
 /** Writes lines to a Deno writer synchronously (default stdout). */
@@ -16,7 +19,10 @@ export class StdoutSink implements LineSink {
     this.#out = out;
   }
   writeLine(obj: unknown): void {
-    let data = encoder.encode(JSON.stringify(obj) + "\n");
+    this.writeText(JSON.stringify(obj));
+  }
+  writeText(text: string): void {
+    let data = encoder.encode(text + "\n");
     try {
       while (data.length > 0) {
         const n = this.#out.writeSync(data);
@@ -34,5 +40,8 @@ export class MemorySink implements LineSink {
   readonly lines: unknown[] = [];
   writeLine(obj: unknown): void {
     this.lines.push(JSON.parse(JSON.stringify(obj)));
+  }
+  writeText(text: string): void {
+    this.lines.push(text);
   }
 }

@@ -12,9 +12,9 @@ Deno.test("StdoutSink writes one compact JSON line per call, handling short writ
   };
   const sink = new StdoutSink(out);
   sink.writeLine({ progress: 5, message: "a b" });
-  sink.writeLine("1.0");
+  sink.writeText("1.0");
   const text = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
-  assert.equal(text, '{"progress":5,"message":"a b"}\n"1.0"\n');
+  assert.equal(text, '{"progress":5,"message":"a b"}\n1.0\n');
 });
 
 Deno.test("StdoutSink ignores a broken pipe", () => {

@@ -186,7 +186,7 @@ export async function runDriver(
     return 0;
   }
   if (args.version) {
-    sink.writeLine(def.version);
+    sink.writeText(def.version);
     return 0;
   }
   if (args.info) {
