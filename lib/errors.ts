@@ -82,6 +82,22 @@ export function exitCodeFor(err: unknown): number {
   return err instanceof ServoError ? err.exitCode : 1;
 }
 
+/**
+ * The message of an error and of its causes on one line, each said once:
+ * fetch throws "fetch failed" and keeps the reason (refused, TLS, DNS) in
+ * its cause, so "fetch failed: error sending request ...: Connection refused".
+ */
+export function errorChain(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  while (e instanceof Error && parts.length < 4) {
+    const m = e.message;
+    if (!parts.some((p) => p.includes(m))) parts.push(m);
+    e = e.cause;
+  }
+  return parts.join(": ") || String(err);
+}
+
 /** A message for people: the error text, plus the cause chain when verbose. */
 export function describeError(err: unknown, verbose = false): string {
   if (!(err instanceof Error)) return String(err);

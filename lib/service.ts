@@ -24,7 +24,7 @@
  * const cmd = await svc.request("WHATS_NEXT", null, { kind: "whats_next" });
  * ```
  */
-import { ServiceError } from "./errors.ts";
+import { errorChain, ServiceError } from "./errors.ts";
 import { debugEnabled, getLogger } from "./log.ts";
 import type { EventName } from "./protocol.ts";
 import { sleep as defaultSleep } from "./sleep.ts";
@@ -199,7 +199,7 @@ export class ServiceClient implements Service {
       if (timedOut) {
         throw new AttemptError(`no answer from ${this.url} within ${this.#timeoutMs / 1000} s`);
       }
-      throw new AttemptError(`cannot connect to ${this.url}: ${(err as Error).message}`);
+      throw new AttemptError(`cannot connect to ${this.url}: ${errorChain(err)}`);
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);

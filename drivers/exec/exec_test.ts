@@ -298,3 +298,38 @@ Deno.test("exec requests: success_codes decide below 400; 4xx/5xx always fail; t
     await srv.close();
   }
 });
+
+Deno.test("exec requests: verify false accepts a self-signed https server; verify true refuses it", async () => {
+  const { runRequestTask } = await import("./tasks.ts");
+  // the k8s driver's test-only certificates (127.0.0.1, signed by a test CA nobody trusts)
+  const tls = new URL("../k8s/testdata/tls/", import.meta.url).pathname;
+  const hang = Promise.withResolvers<void>();
+  const srv = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: () => {},
+    cert: Deno.readTextFileSync(tls + "server.crt"),
+    key: Deno.readTextFileSync(tls + "server.key"),
+  }, async (req) => {
+    if (new URL(req.url).pathname === "/hang") await hang.promise;
+    return new Response(`${req.method} ${await req.text()}`);
+  });
+  const url = `https://127.0.0.1:${srv.addr.port}`;
+  try {
+    const task = (request: Record<string, unknown>) =>
+      execConfig({ pre: [{ request }] }).stages.pre[0];
+    let r = await runRequestTask(task({ url: `${url}/` }));
+    assert.equal(r.ok, false);
+    assert.match(r.message, /certificate|UnknownIssuer/i);
+    r = await runRequestTask(task({ url: `${url}/`, verify: false, method: "POST", data: "hi" }));
+    assert.equal(r.ok, true, r.message);
+    assert.equal(r.code, 200);
+    assert.equal(r.output, "POST hi");
+    r = await runRequestTask(task({ url: `${url}/hang`, verify: false, http_timeout: 0.3 }));
+    assert.equal(r.ok, false);
+    assert.match(r.message, /no answer within 0\.3 s/);
+  } finally {
+    hang.resolve();
+    await srv.shutdown();
+  }
+});

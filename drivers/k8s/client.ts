@@ -5,14 +5,14 @@
  *
  * TLS is verified against the system roots plus the configured CA; client
  * certificates go through `Deno.createHttpClient`. Only when the user asks
- * to skip verification are requests sent through `node:https` with
- * `rejectUnauthorized: false` (fetch has no per-client switch for that).
+ * to skip verification are requests sent through the SDK's insecureRequest
+ * (`node:https` with `rejectUnauthorized: false`: fetch has no per-client
+ * switch for that).
  */
-import https from "node:https";
-import http from "node:http";
 import type { Connection } from "./kubeconfig.ts";
 import type { Deployment, List, Pod, ReplicaSet, Status } from "./types.ts";
-import { sleep } from "../../lib/sdk/util.ts";
+import { insecureRequest } from "../../lib/sdk/insecure_http.ts";
+import { errorChain, sleep } from "../../lib/sdk/util.ts";
 
 /** An API call that failed; `code` is the HTTP status (0: no answer). */
 export class KubeApiError extends Error {
@@ -64,45 +64,13 @@ function fetchTransport(client?: Deno.HttpClient): Transport {
 
 function insecureTransport(conn: Connection): Transport {
   return (method, url, headers, body, timeoutMs) =>
-    new Promise((resolve, reject) => {
-      const u = new URL(url);
-      const mod = u.protocol === "https:" ? https : http;
-      const req = mod.request(
-        {
-          method,
-          hostname: u.hostname.replace(/^\[|\]$/g, ""),
-          port: u.port || (u.protocol === "https:" ? 443 : 80),
-          path: u.pathname + u.search,
-          headers,
-          agent: false,
-          rejectUnauthorized: false,
-          ...(conn.clientCert ? { cert: conn.clientCert, key: conn.clientKey } : {}),
-        },
-        (res) => {
-          const chunks: Uint8Array[] = [];
-          res.on("data", (c: Uint8Array) => chunks.push(c));
-          res.on("end", () => {
-            clearTimeout(timer);
-            const text = new TextDecoder().decode(
-              chunks.length === 1 ? chunks[0] : new Uint8Array(chunks.flatMap((c) => [...c])),
-            );
-            resolve({ status: res.statusCode ?? 0, body: text });
-          });
-          res.on("error", (e) => {
-            clearTimeout(timer);
-            reject(e);
-          });
-        },
-      );
-      const timer = setTimeout(() => {
-        req.destroy(new DOMException("request timed out", "TimeoutError"));
-      }, timeoutMs);
-      req.on("error", (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      if (body !== undefined) req.write(body);
-      req.end();
+    insecureRequest({
+      method,
+      url,
+      headers,
+      body,
+      timeoutMs,
+      ...(conn.clientCert ? { cert: conn.clientCert, key: conn.clientKey } : {}),
     });
 }
 
@@ -179,7 +147,7 @@ export class KubeClient {
         );
       } catch (err) {
         const timedOut = (err as Error)?.name === "TimeoutError";
-        const text = String((err as Error).message);
+        const text = errorChain(err);
         const tlsHint = /certificate|UnknownIssuer|tls|ssl/i.test(text)
           ? `; the server's certificate was not accepted: give the CA (certificate-authority-data ` +
             `in the kubeconfig, ca.crt in a pod) or, only for testing, OPTUNE_K8S_SKIP_TLS_VERIFY=1`

@@ -64,7 +64,8 @@ users:
     await assert.rejects(
       () => names({ ...conn, caCert: undefined }),
       (e: Error) =>
-        e instanceof KubeApiError && /cannot reach the Kubernetes API at https/.test(e.message),
+        e instanceof KubeApiError && /cannot reach the Kubernetes API at https/.test(e.message) &&
+        /certificate was not accepted: give the CA/.test(e.message),
     );
     // Skipping verification (kubeconfig flag or OPTUNE_K8S_SKIP_TLS_VERIFY=1) works without it.
     assert.deepEqual(await names({ ...conn, caCert: undefined, insecure: true }), ["web"]);

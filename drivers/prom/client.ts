@@ -2,7 +2,7 @@
  * The one Prometheus HTTP API call the prom driver needs:
  * `GET {endpoint}/api/v1/query_range` (query URL-encoded), with a timeout.
  */
-import { isRecord } from "../../lib/sdk/util.ts";
+import { errorChain, isRecord } from "../../lib/sdk/util.ts";
 
 /** Why a query failed: `unreachable` (no HTTP answer) or `query` (Prometheus said no). */
 export class PromError extends Error {
@@ -24,17 +24,6 @@ export interface RangeQuery {
   /** Milliseconds (default 30000). */
   timeoutMs?: number;
   signal?: AbortSignal;
-}
-
-/** The message of an error and of its causes ("fetch failed: connection refused"). */
-function causeText(err: unknown): string {
-  const parts: string[] = [];
-  let e: unknown = err;
-  while (e instanceof Error && parts.length < 4) {
-    if (!parts.some((p) => p.includes(e instanceof Error ? e.message : ""))) parts.push(e.message);
-    e = e.cause;
-  }
-  return parts.join(": ") || String(err);
 }
 
 /** The `query_range` URL. */
@@ -63,7 +52,7 @@ export async function queryRange(q: RangeQuery): Promise<unknown> {
     if (q.signal?.aborted) throw q.signal.reason;
     const why = (err as Error)?.name === "TimeoutError"
       ? `no answer within ${timeoutMs} ms`
-      : causeText(err);
+      : errorChain(err);
     throw new PromError(`cannot reach Prometheus at ${q.endpoint}: ${why}`, "unreachable", {
       cause: err,
     });

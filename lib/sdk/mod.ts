@@ -30,7 +30,8 @@ export {
   valueOf,
 } from "./settings.ts";
 export { type LineSink, MemorySink, StdoutSink } from "./output.ts";
-export { isRecord, numberOr, sleep } from "./util.ts";
+export { errorChain, isRecord, numberOr, sleep } from "./util.ts";
+export { type InsecureRequest, insecureRequest, type InsecureResponse } from "./insecure_http.ts";
 export { readState, type ReadStateOptions, writeState } from "./state.ts";
 export {
   type ChildDriverOptions,

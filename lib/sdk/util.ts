@@ -3,6 +3,7 @@
  * keeps its import chain light so drivers start fast).
  */
 
+export { errorChain } from "../errors.ts";
 export { isRecord } from "../record.ts";
 export { sleep } from "../sleep.ts";
 

@@ -8,9 +8,10 @@
 import { Agent } from "../agent.ts";
 import { type AgentConfig, type DriverSpec, loadConfig, readToken } from "../config.ts";
 import { ProcessDriverRunner } from "../driver.ts";
+import { errorChain } from "../errors.ts";
 import { compileFormula, type Formula, unknownVariables } from "../formula.ts";
 import { setupLogging } from "../log.ts";
-import { isRecord } from "../yaml_file.ts";
+import { isRecord } from "../record.ts";
 import { LocalService, parseLocal } from "./local.ts";
 import type { VerbContext } from "./types.ts";
 
@@ -175,7 +176,7 @@ export async function main(args: string[], _ctx: VerbContext): Promise<number> {
           add("service", false, `${config.url} rejected the credentials (HTTP ${res.status})`);
         } else add("service", true, `${config.url} answers (HTTP ${res.status})`);
       } catch (err) {
-        add("service", false, `cannot reach ${config.url}: ${(err as Error).message}`);
+        add("service", false, `cannot reach ${config.url}: ${errorChain(err)}`);
       }
     }
   }
