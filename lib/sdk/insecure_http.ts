@@ -14,6 +14,7 @@
  * console.log(res.status, res.body);
  * ```
  */
+
 /** Options of {@link insecureRequest}. */
 export interface InsecureRequest {
   method: string;
