@@ -11,6 +11,7 @@ import {
   childInfo,
   childIoTimeout,
   describeChildFailure,
+  describeChildren,
   listChildDrivers,
   requireChildDrivers,
 } from "../../lib/sdk/aggregate.ts";
@@ -41,28 +42,7 @@ async function queryAll(
   ctx: DriverContext,
   kids: ChildDriver[],
 ): Promise<{ application: Application; owner: Map<string, ChildDriver> }> {
-  const results = await Promise.all(
-    kids.map((kid) =>
-      runChildDriver([kid.path, "--query", ctx.appId], {
-        env: childEnv(ctx.env, kid),
-        cwd: ctx.cwd,
-        ioTimeout: childIoTimeout(ctx.env),
-        signal: ctx.signal,
-      })
-    ),
-  );
-  const failures: string[] = [];
-  results.forEach((r, i) => {
-    if (r.code !== 0 || childStatus(r, true) !== "ok") {
-      failures.push(describeChildFailure(kids[i], r, true));
-    }
-  });
-  if (failures.length > 0) {
-    throw new DriverFailure(`Query failed:\n${failures.join("\n")}`, {
-      status: "failed",
-      reason: "unknown",
-    });
-  }
+  const results = await describeChildren(ctx, kids, "--query");
   const components: Record<string, Component> = {};
   const owner = new Map<string, ChildDriver>();
   results.forEach((r, i) => {

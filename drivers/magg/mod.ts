@@ -10,6 +10,7 @@ import {
   childInfo,
   childIoTimeout,
   describeChildFailure,
+  describeChildren,
   requireChildDrivers,
 } from "../../lib/sdk/aggregate.ts";
 import { type ChildDriverResult, childStatus, runChildDriver } from "../../lib/sdk/child.ts";
@@ -66,25 +67,7 @@ async function describeAll(
   ctx: DriverContext,
   kids: ChildDriver[],
 ): Promise<{ metrics: Record<string, MetricDescriptor>; owner: Map<string, ChildDriver> }> {
-  const results = await Promise.all(
-    kids.map((kid) =>
-      runChildDriver([kid.path, "--describe", ctx.appId], {
-        env: childEnv(ctx.env, kid),
-        cwd: ctx.cwd,
-        ioTimeout: childIoTimeout(ctx.env),
-        signal: ctx.signal,
-      })
-    ),
-  );
-  const failures = results.flatMap((r, i) =>
-    r.code !== 0 || childStatus(r, true) !== "ok" ? [describeChildFailure(kids[i], r, true)] : []
-  );
-  if (failures.length > 0) {
-    throw new DriverFailure(`Describe failed:\n${failures.join("\n")}`, {
-      status: "failed",
-      reason: "unknown",
-    });
-  }
+  const results = await describeChildren(ctx, kids, "--describe");
   const metrics: Record<string, MetricDescriptor> = {};
   const owner = new Map<string, ChildDriver>();
   results.forEach((r, i) => {

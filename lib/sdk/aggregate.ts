@@ -79,6 +79,39 @@ export function describeChildFailure(
   return `${child.name}: ${childStatus(r, describing)}${msg ? `: ${msg}` : ""}`;
 }
 
+/**
+ * Run `<child> --query|--describe <appId>` for every child in parallel; if
+ * any fails, throw one failure naming each child that failed
+ * ("Query failed:\n<driver>: <status>: <message>...").
+ */
+export async function describeChildren(
+  ctx: { appId: string; cwd: string; env: Record<string, string>; signal?: AbortSignal },
+  kids: ChildDriver[],
+  flag: "--query" | "--describe",
+): Promise<ChildDriverResult[]> {
+  const results = await Promise.all(
+    kids.map((kid) =>
+      runChildDriver([kid.path, flag, ctx.appId], {
+        env: childEnv(ctx.env, kid),
+        cwd: ctx.cwd,
+        ioTimeout: childIoTimeout(ctx.env),
+        signal: ctx.signal,
+      })
+    ),
+  );
+  const failures = results.flatMap((r, i) =>
+    r.code !== 0 || childStatus(r, true) !== "ok" ? [describeChildFailure(kids[i], r, true)] : []
+  );
+  if (failures.length > 0) {
+    const what = flag === "--query" ? "Query" : "Describe";
+    throw new DriverFailure(`${what} failed:\n${failures.join("\n")}`, {
+      status: "failed",
+      reason: "unknown",
+    });
+  }
+  return results;
+}
+
 /** Run `<child> --info <appId>` and check its answer has `version` and `has_cancel`. */
 export async function childInfo(
   child: ChildDriver,
