@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { childEnv, childInfo, childIoTimeout, listChildDrivers } from "./aggregate.ts";
+import {
+  childEnv,
+  childInfo,
+  childIoTimeout,
+  describeChildren,
+  listChildDrivers,
+} from "./aggregate.ts";
+import { DriverFailure } from "./types.ts";
 
 Deno.test("listChildDrivers: executable regular files, sorted; missing dir is empty", async () => {
   const dir = await Deno.makeTempDir();
@@ -48,4 +55,35 @@ Deno.test("childEnv and childIoTimeout", () => {
       OPTUNE_DRIVER_NAME: "01k8s",
     },
   );
+});
+
+Deno.test("describeChildren: every child asked in parallel; each failed one is named", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const write = async (name: string, body: string) => {
+      await Deno.writeTextFile(`${dir}/${name}`, `#!/bin/sh\n${body}\n`);
+      await Deno.chmod(`${dir}/${name}`, 0o755);
+    };
+    await write("a", `echo "{\\"status\\":\\"ok\\",\\"arg\\":\\"$1 $2\\"}"`);
+    await write("b", `echo '{"status":"ok","metrics":{}}'`);
+    const ctx = { appId: "app1", cwd: dir, env: Deno.env.toObject() };
+    const kids = await listChildDrivers(dir);
+    const ok = await describeChildren(ctx, kids, "--describe");
+    assert.deepEqual(ok.map((r) => r.result.arg ?? "-"), ["--describe app1", "-"]);
+
+    await write("b", `echo 'broken' >&2; echo '{"status":"failed","message":"no server"}'; exit 1`);
+    await write("c", "exit 3");
+    const all = await listChildDrivers(dir);
+    await assert.rejects(describeChildren(ctx, all, "--query"), (e: Error) => {
+      assert.ok(e instanceof DriverFailure);
+      assert.match(
+        e.message,
+        /^Query failed:\nb: failed: no server\nstderr:\nbroken\nc: nodata: \S+\/c exited with code 3$/,
+      );
+      assert.doesNotMatch(e.message, /\na: /);
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
