@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { parseYaml } from "../../lib/yaml_file.ts";
 import { liveGroupCount } from "../../lib/process.ts";
-import { DriverFailure } from "../../lib/sdk/types.ts";
-import { drive, servoDir } from "../../tests/fixtures/drive.ts";
+import { drive, driverFailure, servoDir } from "../../tests/fixtures/drive.ts";
 import { freePort, requireBinary, startHttpTarget } from "../../tests/fixtures/systems.ts";
 import { abArgs, DEFAULT_LOAD, resolveLoad } from "./load.ts";
 import { driver } from "./mod.ts";
@@ -10,16 +9,6 @@ import { AbParseError, METRICS, parseAbOutput } from "./parse.ts";
 
 const testdata = (name: string) =>
   Deno.readTextFileSync(new URL(`./testdata/${name}`, import.meta.url));
-
-function failure(fn: () => unknown): DriverFailure {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof DriverFailure, String(err));
-    return err;
-  }
-  assert.fail("expected a DriverFailure");
-}
 
 Deno.test("ab parse: a real report gives the v1 metrics and the extras", () => {
   const m = parseAbOutput(testdata("ab_output.txt"));
@@ -84,7 +73,7 @@ Deno.test("ab load: precedence env < config < control.warmup/duration < control.
 
 Deno.test("ab load: bad input and config are clear failures", () => {
   const bad = (control: Record<string, unknown>) =>
-    failure(() => resolveLoad({}, undefined, control));
+    driverFailure(() => resolveLoad({}, undefined, control));
   let f = bad({});
   assert.equal(f.status, "bad-request");
   assert.match(f.message, /missing a test_url/);
@@ -98,10 +87,10 @@ Deno.test("ab load: bad input and config are clear failures", () => {
   assert.match(bad({ load: { test_url: "http://x/", headers: ["nocolon"] } }).message, /header/);
   assert.match(bad({ duration: -1, load: { test_url: "http://x/" } }).message, /control.duration/);
   assert.match(bad({ load: "x" }).message, /control.load must be an object/);
-  f = failure(() => resolveLoad({}, { test_url: "http://x/", thraeds: 2 }, {}));
+  f = driverFailure(() => resolveLoad({}, { test_url: "http://x/", thraeds: 2 }, {}));
   assert.equal(f.reason, "config-error");
   assert.match(f.message, /unknown key "thraeds"/);
-  f = failure(() => resolveLoad({ AB_HEADERS: "nope" }, undefined, {}));
+  f = driverFailure(() => resolveLoad({ AB_HEADERS: "nope" }, undefined, {}));
   assert.match(f.message, /AB_HEADERS must be a JSON list/);
 });
 

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { parseYaml } from "../../lib/yaml_file.ts";
-import { DriverFailure } from "../../lib/sdk/types.ts";
-import { drive, servoDir } from "../../tests/fixtures/drive.ts";
+import { drive, driverFailure, servoDir } from "../../tests/fixtures/drive.ts";
 import {
   freePort,
   startExporter,
@@ -15,16 +14,6 @@ import { driver, parseWindow, selectMetrics } from "./mod.ts";
 
 const testdata = (name: string) =>
   JSON.parse(Deno.readTextFileSync(new URL(`./testdata/${name}`, import.meta.url))).data;
-
-function failure(fn: () => unknown): DriverFailure {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof DriverFailure, String(err));
-    return err;
-  }
-  assert.fail("expected a DriverFailure");
-}
 
 Deno.test("prom convert: v1 ids, sample parsing, multi-instance values", () => {
   assert.equal(
@@ -92,7 +81,7 @@ Deno.test("prom config: endpoint precedence and strict keys", () => {
   );
   assert.deepEqual(parsePromConfig({ metrics }, {}).metrics.m, { query: "up", period: 60 });
   const err = (raw: Record<string, unknown> | undefined) =>
-    failure(() => parsePromConfig(raw, {}, "prom", "config.yaml"));
+    driverFailure(() => parsePromConfig(raw, {}, "prom", "config.yaml"));
   let f = err({ metrics, pre_cmd: "x" });
   assert.equal(f.reason, "config-error");
   assert.match(f.message, /unknown key "pre_cmd"; only prometheus_endpoint and metrics/);
@@ -114,7 +103,7 @@ Deno.test("prom input: window, metrics selection, URL encoding", () => {
     duration: 5,
     delay: 2,
   });
-  const bad = (c: unknown) => failure(() => parseWindow(c));
+  const bad = (c: unknown) => driverFailure(() => parseWindow(c));
   assert.equal(bad({}).status, "bad-request");
   assert.match(bad({}).message, /missing "duration"/);
   assert.match(bad({ duration: "5" }).message, /control.duration must be a number/);
@@ -124,9 +113,9 @@ Deno.test("prom input: window, metrics selection, URL encoding", () => {
     selected: ["b", "a"],
     skipped: ["x"],
   });
-  assert.match(failure(() => selectMetrics([], cfg)).message, /non-empty list/);
-  assert.match(failure(() => selectMetrics(undefined, cfg)).message, /non-empty list/);
-  assert.match(failure(() => selectMetrics([1], cfg)).message, /not a string/);
+  assert.match(driverFailure(() => selectMetrics([], cfg)).message, /non-empty list/);
+  assert.match(driverFailure(() => selectMetrics(undefined, cfg)).message, /non-empty list/);
+  assert.match(driverFailure(() => selectMetrics([1], cfg)).message, /not a string/);
   const url = rangeUrl({
     endpoint: "http://p:9090",
     query: 'sum(x{a="b"}) + 1',
