@@ -14,6 +14,7 @@
  * }
  * ```
  */
+import { concatBytes } from "../../lib/bytes.ts";
 
 /** A decoded RESP2 reply (bulk strings are decoded as UTF-8 text). */
 export type RespValue = string | number | null | RespValue[] | RedisReplyError;
@@ -58,15 +59,7 @@ export function encodeCommand(args: (string | number | Uint8Array)[]): Uint8Arra
     const bytes = a instanceof Uint8Array ? a : encoder.encode(String(a));
     parts.push(encoder.encode(`$${bytes.length}\r\n`), bytes, encoder.encode("\r\n"));
   }
-  let len = 0;
-  for (const p of parts) len += p.length;
-  const out = new Uint8Array(len);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 function findCrlf(buf: Uint8Array, from: number, end: number): number {
@@ -211,15 +204,7 @@ export class RedisClient {
    */
   async pipeline(commands: (string | number | Uint8Array)[][]): Promise<RespValue[]> {
     if (this.#closed) throw new RedisConnectionError(`connection to ${this.#where} is closed`);
-    const chunks = commands.map(encodeCommand);
-    let len = 0;
-    for (const c of chunks) len += c.length;
-    const data = new Uint8Array(len);
-    let off = 0;
-    for (const c of chunks) {
-      data.set(c, off);
-      off += c.length;
-    }
+    const data = concatBytes(commands.map(encodeCommand));
     try {
       let written = 0;
       while (written < data.length) {

@@ -4,7 +4,8 @@
  * Anything malformed is an {@link HttpError} with status 400 and a message
  * that says what is wrong; nothing here throws anything else.
  */
-import { isRecord } from "../yaml_file.ts";
+import { concatBytes } from "../bytes.ts";
+import { isRecord } from "../record.ts";
 
 /** An HTTP error with a status and a message for the client. */
 export class HttpError extends Error {
@@ -174,12 +175,7 @@ export async function readJsonBody(req: Request, limit: number): Promise<unknown
   } finally {
     reader.releaseLock();
   }
-  const buf = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    buf.set(c, off);
-    off += c.length;
-  }
+  const buf = concatBytes(chunks);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(buf);

@@ -14,6 +14,7 @@
  * console.log(res.status, res.body);
  * ```
  */
+import { concatBytes } from "../bytes.ts";
 
 /** Options of {@link insecureRequest}. */
 export interface InsecureRequest {
@@ -63,13 +64,8 @@ export async function insecureRequest(r: InsecureRequest): Promise<InsecureRespo
         res.on("data", (c: Uint8Array) => chunks.push(c));
         res.on("end", () => {
           done();
-          const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-          let at = 0;
-          for (const c of chunks) {
-            all.set(c, at);
-            at += c.length;
-          }
-          resolve({ status: res.statusCode ?? 0, body: new TextDecoder().decode(all) });
+          const body = new TextDecoder().decode(concatBytes(chunks));
+          resolve({ status: res.statusCode ?? 0, body });
         });
         res.on("error", (e) => {
           done();

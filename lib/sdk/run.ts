@@ -25,6 +25,7 @@
  * ```
  */
 import type { Logger } from "@logtape/logtape";
+import { concatBytes } from "../bytes.ts";
 import { osSignals, type Signals } from "../signals.ts";
 import { ArgvError, parseDriverArgs } from "./argv.ts";
 import { configLocation, loadSectionFrom } from "./config.ts";
@@ -90,21 +91,13 @@ function usage(def: DriverDefinition): string {
 /** All of stdin as text (a plain read loop: web streams cost ~40 ms to start up). */
 async function readAllStdin(): Promise<string> {
   const chunks: Uint8Array[] = [];
-  let size = 0;
   const buf = new Uint8Array(64 * 1024);
   for (;;) {
     const n = await Deno.stdin.read(buf);
     if (n === null) break;
     chunks.push(buf.slice(0, n));
-    size += n;
   }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return new TextDecoder().decode(all);
+  return new TextDecoder().decode(concatBytes(chunks));
 }
 
 /** Strip an optional `state` wrapper of an ADJUST input (legacy shape). */
