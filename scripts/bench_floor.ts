@@ -34,7 +34,7 @@ async function post(url: string, event: string, param: unknown): Promise<Record<
   return await res.json();
 }
 
-async function measure(param: unknown): Promise<unknown> {
+async function measure(param: unknown): Promise<Record<string, unknown>> {
   const child = new Deno.Command("setsid", {
     args: ["./measure", "bench"],
     stdin: "piped",
@@ -62,7 +62,7 @@ if (import.meta.main) {
         post(url, "MEASUREMENT", { progress: 0, runtime: 0, message: "starting driver" }),
         measure(next.param),
       ]);
-      const { status: _, ...reply } = result as Record<string, unknown>;
+      const { status: _, ...reply } = result;
       await post(url, "MEASUREMENT", reply);
     } else {
       await new Promise((r) => setTimeout(r, 1000));
