@@ -27,6 +27,7 @@
  */
 import type { DriverSpec, VerboseStderr } from "./config.ts";
 import { DriverError } from "./errors.ts";
+import { ChunkReader } from "./chunk_reader.ts";
 import { LineSplitter } from "./lines.ts";
 import { debugEnabled, getLogger } from "./log.ts";
 import { type ChildGroup, spawnGroup } from "./process.ts";
@@ -371,8 +372,8 @@ export class ProcessDriverRunner implements DriverRunner {
       }
     };
 
-    const stdoutReader = child.process.stdout.getReader();
-    const stderrReader = child.process.stderr.getReader();
+    const stdoutReader = new ChunkReader(child.process.stdout);
+    const stderrReader = new ChunkReader(child.process.stderr);
     // Whether each reader is idle: blocked in read() with nothing to do, or at EOF.
     let outIdle = false;
     let errIdle = false;
@@ -381,8 +382,8 @@ export class ProcessDriverRunner implements DriverRunner {
       const dec = new TextDecoder();
       for (;;) {
         outIdle = true;
-        const { value, done } = await stdoutReader.read();
-        if (done) break;
+        const value = await stdoutReader.read();
+        if (value === null) break;
         outIdle = false;
         arm();
         for (const line of split.push(dec.decode(value, { stream: true }))) await handleLine(line);
@@ -394,8 +395,8 @@ export class ProcessDriverRunner implements DriverRunner {
       const dec = new TextDecoder();
       for (;;) {
         errIdle = true;
-        const { value, done } = await stderrReader.read();
-        if (done) break;
+        const value = await stderrReader.read();
+        if (value === null) break;
         errIdle = false;
         arm();
         const text = dec.decode(value, { stream: true });
@@ -455,6 +456,8 @@ export class ProcessDriverRunner implements DriverRunner {
       }
     });
     await pipes;
+    stdoutReader.release();
+    stderrReader.release();
     exitGrace?.clear();
     disarm();
 

@@ -9,6 +9,8 @@
  * ```
  */
 
+import { ChunkReader } from "./chunk_reader.ts";
+
 /** Splits decoded text into lines; feed chunks, then call `flush()`. */
 export class LineSplitter {
   #rest = "";
@@ -55,16 +57,14 @@ export async function* readLines(
 ): AsyncGenerator<string, void, void> {
   const decoder = new TextDecoder();
   const splitter = new LineSplitter();
-  const reader = stream.getReader();
+  const reader = new ChunkReader(stream);
   try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
+    for (let value; (value = await reader.read()) !== null;) {
       yield* splitter.push(decoder.decode(value, { stream: true }));
     }
     yield* splitter.push(decoder.decode());
     yield* splitter.flush();
   } finally {
-    reader.releaseLock();
+    reader.release();
   }
 }

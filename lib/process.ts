@@ -15,6 +15,8 @@
  * ```
  */
 
+import { ChunkReader } from "./chunk_reader.ts";
+
 let setsidPath: string | null | undefined;
 
 function findSetsid(): string | null {
@@ -194,7 +196,7 @@ async function readText(
   stream: ReadableStream<Uint8Array>,
   until: Promise<unknown>,
 ): Promise<string> {
-  const reader = stream.getReader();
+  const reader = new ChunkReader(stream);
   const decoder = new TextDecoder();
   let text = "";
   let stop = false;
@@ -204,14 +206,14 @@ async function readText(
   });
   try {
     while (!stop) {
-      const { value, done } = await reader.read();
-      if (done) break;
+      const value = await reader.read();
+      if (value === null) break;
       text += decoder.decode(value, { stream: true });
     }
   } catch {
     // cancelled
   } finally {
-    reader.releaseLock();
+    reader.release();
   }
   return text + decoder.decode();
 }

@@ -21,6 +21,7 @@
  * if (r.result.status !== "ok") throw new Error(String(r.result.message));
  * ```
  */
+import { ChunkReader } from "../chunk_reader.ts";
 import { readLines } from "../lines.ts";
 import { spawnGroup } from "../process.ts";
 import { isRecord } from "./util.ts";
@@ -166,16 +167,14 @@ export async function runChildDriver(
   };
   const readErr = async () => {
     const decoder = new TextDecoder();
-    const reader = child.process.stderr.getReader();
+    const reader = new ChunkReader(child.process.stderr);
     try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
+      for (let value; (value = await reader.read()) !== null;) {
         kick();
         if (stderr.length < MAX_STDERR) stderr += decoder.decode(value, { stream: true });
       }
     } finally {
-      reader.releaseLock();
+      reader.release();
     }
   };
   // When the child exits but something it started still holds the pipes open,
