@@ -1,7 +1,7 @@
 /**
  * `deno task compile`: build the single `dist/servo` binary.
  *
- *   deno compile -P=servo --v8-flags=<AGENT_V8_FLAGS> \
+ *   deno compile -P=servo --exclude-unused-npm --v8-flags=<AGENT_V8_FLAGS> \
  *     --include lib/optimizer/dashboard/ -o dist/servo main.ts
  *
  * The built-in drivers need no --include: drivers/registry.ts loads them with
@@ -25,17 +25,27 @@
  */
 export const AGENT_V8_FLAGS = "--max-semi-space-size=1";
 
-/** The argv of the compile command. */
-export function compileArgs(root: string, extra: string[] = []): string[] {
+/**
+ * The argv of the compile command. `--exclude-unused-npm` embeds only the
+ * npm packages main.ts reaches: without it every package of deno.lock is
+ * embedded, test-only playwright-core too (13 MB; scripts/compile_test.ts
+ * checks).
+ */
+export function compileArgs(
+  root: string,
+  extra: string[] = [],
+  output = `${root}/dist/servo`,
+): string[] {
   return [
     "compile",
     "-P=servo",
+    "--exclude-unused-npm",
     `--config=${root}/deno.json`,
     `--v8-flags=${AGENT_V8_FLAGS}`,
     "--include",
     `${root}/lib/optimizer/dashboard/`,
     "-o",
-    `${root}/dist/servo`,
+    output,
     ...extra,
     `${root}/main.ts`,
   ];

@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { compileArgs } from "./compile.ts";
+
+const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+Deno.test({
+  name: "compile embeds the runtime npm packages and the dashboard, not test-only packages",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "servo-compile-" });
+    try {
+      // denort cannot be downloaded here; the deno executable stands in for
+      // it. The result does not run as servo, but deno compile lists what it
+      // embedded, which is what this test checks.
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: compileArgs(root, [], `${dir}/servo`),
+        env: { DENORT_BIN: Deno.execPath(), NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      assert.ok(out.success, text);
+      for (const pkg of ["@logtape/logtape", "yaml/", "expr-eval-fork/"]) {
+        assert.ok(text.includes(pkg), `${pkg} embedded:\n${text}`);
+      }
+      assert.ok(/dashboard/.test(text), `dashboard embedded:\n${text}`);
+      assert.ok(!text.includes("playwright"), `no test-only package embedded:\n${text}`);
+      const mb = Number(text.match(/Files:\s*([\d.]+)MB/)?.[1]);
+      assert.ok(mb > 0 && mb < 8, `embedded files ${mb} MB`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
