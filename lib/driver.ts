@@ -388,6 +388,7 @@ export class ProcessDriverRunner implements DriverRunner {
         arm();
         for (const line of split.push(dec.decode(value, { stream: true }))) await handleLine(line);
       }
+      stdoutReader.release();
       for (const line of [...split.push(dec.decode()), ...split.flush()]) await handleLine(line);
     };
     const readStderr = async () => {
@@ -407,6 +408,7 @@ export class ProcessDriverRunner implements DriverRunner {
         } else out.stderrTruncated = true;
         for (const line of split.push(text)) relay(line);
       }
+      stderrReader.release();
       for (const line of split.flush()) relay(line);
     };
     let relayed = 0;
@@ -456,8 +458,6 @@ export class ProcessDriverRunner implements DriverRunner {
       }
     });
     await pipes;
-    stdoutReader.release();
-    stderrReader.release();
     exitGrace?.clear();
     disarm();
 
