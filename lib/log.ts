@@ -24,19 +24,69 @@ import {
 export { getLogger };
 export type { LogLevel };
 
+const encoder = new TextEncoder();
+
+/** Write all of `text` to stderr (one write call when the pipe takes it). */
+function writeStderr(text: string): void {
+  try {
+    let bytes = encoder.encode(text);
+    while (bytes.length > 0) bytes = bytes.subarray(Deno.stderr.writeSync(bytes));
+  } catch {
+    // stderr is closed: nothing to do
+  }
+}
+
+/** Longest time a buffered record waits (ms), and most buffered characters. */
+const FLUSH_MS = 100;
+const FLUSH_CHARS = 64 * 1024;
+/** Records of the buffered sink not written yet. */
+let pending = "";
+let flushTimer: ReturnType<typeof setTimeout> | undefined;
+let exitHooked = false;
+
+/**
+ * Write out the records the buffered sink holds. The agent calls it before
+ * it returns its exit code; a natural exit, an uncaught error and an
+ * unhandled rejection call it too. Without buffering there is nothing to do.
+ */
+export function flushLogs(): void {
+  if (flushTimer !== undefined) {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+  }
+  if (pending === "") return;
+  const text = pending;
+  pending = "";
+  writeStderr(text);
+}
+
 /**
  * A sink that writes each formatted record to stderr at once (one write
  * call, no stream, no promise per record): cheaper than a stream sink, keeps
  * the order with console.error, and nothing is lost at Deno.exit.
+ *
+ * Buffered, records are gathered and written together at most
+ * {@link FLUSH_MS} later (a warning or an error at once, with everything
+ * before it): one write instead of two or three per command when the agent
+ * runs many short commands into a log collector's pipe.
  */
-function stderrSink(formatter: (record: LogRecord) => string): Sink {
-  const encoder = new TextEncoder();
+function stderrSink(formatter: (record: LogRecord) => string, buffered: boolean): Sink {
+  if (!buffered) return (record) => writeStderr(formatter(record));
+  if (!exitHooked) {
+    exitHooked = true;
+    for (const event of ["unload", "error", "unhandledrejection"]) {
+      globalThis.addEventListener(event, flushLogs);
+    }
+  }
   return (record) => {
-    try {
-      let bytes = encoder.encode(formatter(record));
-      while (bytes.length > 0) bytes = bytes.subarray(Deno.stderr.writeSync(bytes));
-    } catch {
-      // stderr is closed: nothing to do
+    pending += formatter(record);
+    const urgent = record.level === "warning" || record.level === "error" ||
+      record.level === "fatal";
+    if (urgent || pending.length >= FLUSH_CHARS) flushLogs();
+    else if (flushTimer === undefined) {
+      const timer = setTimeout(flushLogs, FLUSH_MS);
+      Deno.unrefTimer(timer);
+      flushTimer = timer;
     }
   };
 }
@@ -49,6 +99,11 @@ export interface LogOptions {
   format?: "text" | "json" | "auto";
   /** Where to write; default Deno.stderr. */
   stream?: WritableStream<Uint8Array>;
+  /**
+   * Buffer records up to 100 ms when stderr is not a terminal (see
+   * {@link flushLogs}, which the caller must call before Deno.exit).
+   */
+  buffered?: boolean;
 }
 
 let configured = false;
@@ -68,10 +123,14 @@ export async function setupLogging(opts: LogOptions = {}): Promise<void> {
   const format = opts.format ?? "auto";
   const json = format === "json" || (format === "auto" && !Deno.stderr.isTerminal());
   const formatter = json ? jsonLinesFormatter : getTextFormatter({ timestamp: "time" });
+  flushLogs();
   if (configured) await reset();
+  const buffered = (opts.buffered ?? false) && !Deno.stderr.isTerminal();
   await configure({
     sinks: {
-      stderr: opts.stream ? getStreamSink(opts.stream, { formatter }) : stderrSink(formatter),
+      stderr: opts.stream
+        ? getStreamSink(opts.stream, { formatter })
+        : stderrSink(formatter, buffered),
     },
     loggers: [
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
