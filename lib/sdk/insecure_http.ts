@@ -73,6 +73,11 @@ export async function insecureRequest(r: InsecureRequest): Promise<InsecureRespo
         });
       },
     );
+    // First, so that a destroy() below (abort, timeout) rejects the promise.
+    req.on("error", (e) => {
+      done();
+      reject(e);
+    });
     const onAbort = () => req.destroy(r.signal!.reason);
     if (r.signal?.aborted) return onAbort();
     r.signal?.addEventListener("abort", onAbort, { once: true });
@@ -81,10 +86,6 @@ export async function insecureRequest(r: InsecureRequest): Promise<InsecureRespo
         req.destroy(new DOMException("request timed out", "TimeoutError"));
       }, r.timeoutMs);
     }
-    req.on("error", (e) => {
-      done();
-      reject(e);
-    });
     if (r.body !== undefined) req.write(r.body);
     req.end();
   });
