@@ -262,8 +262,10 @@ export class ProcessDriverRunner implements DriverRunner {
     let paused = opts.startGate !== undefined;
     let wholeText = "";
     let ignoreLines = false;
-    /** Whether the start gate opened: undefined while it is pending. */
-    let started: boolean | undefined = opts.startGate ? undefined : true;
+    /** Whether the driver may go on: the start gate opened (a rejected gate is closed). */
+    const gateOpen = opts.startGate?.then((ok) => ok, () => false);
+    /** What gateOpen settled to: undefined while it is pending. */
+    let started: boolean | undefined = gateOpen ? undefined : true;
     const writeInput = () => {
       if (opts.input === undefined) return;
       const w = child.process.stdin.getWriter();
@@ -284,8 +286,8 @@ export class ProcessDriverRunner implements DriverRunner {
     };
     const disarm = () => clearTimeout(watchdog);
     arm();
-    if (opts.startGate) {
-      opts.startGate.then((ok) => ok, () => false).then((ok) => {
+    if (gateOpen) {
+      gateOpen.then((ok) => {
         started = ok;
         if (!ok) {
           ignoreLines = true;
@@ -327,7 +329,7 @@ export class ProcessDriverRunner implements DriverRunner {
 
     // A line of stdout.
     const handleLine = async (line: string): Promise<void> => {
-      if (started === undefined) started = await opts.startGate!.then((ok) => ok, () => false);
+      if (started === undefined) started = await gateOpen;
       if (ignoreLines || !started) return;
       if (opts.whole) {
         wholeText += line + "\n";
