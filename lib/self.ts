@@ -3,6 +3,16 @@
  * is its own executable; under `deno run` it is deno + the same permission
  * set + main.ts. Used for built-in drivers, the demo's agent and tests.
  */
+/**
+ * V8 flags baked into the binary by `deno task compile` and passed under
+ * `deno run` here (the deno.json tasks spell them out too). A 1 MiB young
+ * generation made V8 collect the pipe buffers of finished drivers promptly
+ * (RSS grew by about 20% over a few thousand commands without it); since
+ * lib/chunk_reader.ts reuses those buffers, larger young generations measure
+ * about the same in scripts/bench_agent.ts.
+ */
+export const AGENT_V8_FLAGS = "--max-semi-space-size=1";
+
 const MAIN = new URL("../main.ts", import.meta.url);
 const CONFIG = new URL("../deno.json", import.meta.url);
 
@@ -16,8 +26,7 @@ export function selfCommand(): string[] {
     "--no-prompt",
     `--config=${CONFIG.pathname}`,
     "-P=servo",
-    // what `deno task compile` bakes into the binary (scripts/compile.ts)
-    "--v8-flags=--max-semi-space-size=1",
+    `--v8-flags=${AGENT_V8_FLAGS}`,
     MAIN.pathname,
   ];
 }

@@ -15,7 +15,7 @@
 import { parseArgs } from "node:util";
 import { benchAgent } from "./bench_agent.ts";
 import { floorCommand } from "./bench_floor.ts";
-import { AGENT_V8_FLAGS } from "./compile.ts";
+import { AGENT_V8_FLAGS } from "../lib/self.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

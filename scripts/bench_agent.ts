@@ -9,14 +9,13 @@
  *   deno run -P=bench scripts/bench_agent.ts [--cycles N] [--warmup N] [--binary dist/servo]
  *     [--env NAME=VALUE ...] [--json]
  *
- * Under `deno run` the agent gets DENO_V8_FLAGS=AGENT_V8_FLAGS, the V8 flags
- * `deno task compile` bakes into the binary, so the figures are the shipped
- * configuration's. RSS is sampled with `ps` (Debian package procps) every
+ * Under `deno run` the agent gets the V8 flags `deno task compile` bakes into
+ * the binary (selfCommand passes AGENT_V8_FLAGS), so the figures are the
+ * shipped configuration's; `--env DENO_V8_FLAGS=...` adds flags to try. RSS is sampled with `ps` (Debian package procps) every
  * 100 ms.
  */
 import { parseArgs } from "node:util";
 import { selfCommand } from "../lib/self.ts";
-import { AGENT_V8_FLAGS } from "./compile.ts";
 
 /** Figures of one benchmark run. */
 export interface AgentBenchResult {
@@ -123,7 +122,7 @@ export async function benchAgent(
   const child = new Deno.Command(cmd, {
     args: [...args, "--url", url, "--no-auth", "bench"],
     cwd: dir,
-    env: { SERVO_RETRY_DELAY_SEC: "1", DENO_V8_FLAGS: AGENT_V8_FLAGS, ...opts.env },
+    env: { SERVO_RETRY_DELAY_SEC: "1", ...opts.env },
     stdin: "null",
     stdout: "null",
     stderr: "piped",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { benchAgent } from "./bench_agent.ts";
 import { floorCommand } from "./bench_floor.ts";
-import { AGENT_V8_FLAGS } from "./compile.ts";
+import { AGENT_V8_FLAGS } from "../lib/self.ts";
 
 Deno.test("bench: the agent and the floor both complete measured cycles", async () => {
   for (const command of [undefined, floorCommand(AGENT_V8_FLAGS)]) {

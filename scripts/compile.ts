@@ -16,14 +16,7 @@
  *
  * Extra arguments are passed to `deno compile` (e.g. `--target x86_64-unknown-linux-gnu`).
  */
-
-/**
- * V8 flags baked into the binary. A 1 MiB young generation makes V8 collect
- * the pipe buffers of finished drivers promptly: without it the agent's RSS
- * grew by about 20% over a few thousand commands (scripts/bench_agent.ts);
- * with it RSS stays flat. Set DENO_V8_FLAGS to the same under `deno run`.
- */
-export const AGENT_V8_FLAGS = "--max-semi-space-size=1";
+import { AGENT_V8_FLAGS } from "../lib/self.ts";
 
 /**
  * The argv of the compile command. `--exclude-unused-npm` embeds only the
