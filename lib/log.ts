@@ -121,11 +121,12 @@ export function debugEnabled(): boolean {
 /** Configure LogTape for this process (later calls reconfigure). */
 export async function setupLogging(opts: LogOptions = {}): Promise<void> {
   const format = opts.format ?? "auto";
-  const json = format === "json" || (format === "auto" && !Deno.stderr.isTerminal());
+  const tty = Deno.stderr.isTerminal();
+  const json = format === "json" || (format === "auto" && !tty);
   const formatter = json ? jsonLinesFormatter : getTextFormatter({ timestamp: "time" });
   flushLogs();
   if (configured) await reset();
-  const buffered = (opts.buffered ?? false) && !Deno.stderr.isTerminal();
+  const buffered = (opts.buffered ?? false) && !tty;
   await configure({
     sinks: {
       stderr: opts.stream

@@ -46,7 +46,6 @@ await setupLogging({ level: "info", format: "json", buffered: true });
 const log = getLogger(["servo", "t"]);
 const mark = (m: string) => Deno.stderr.writeSync(new TextEncoder().encode(m + "\\n"));
 const busy = (ms: number) => { const end = Date.now() + ms; while (Date.now() < end) { /* spin */ } };
-void flushLogs; void busy;
 ${body}
 `,
   );

@@ -82,19 +82,13 @@ async function runAgent(args: string[], ctx: VerbContext): Promise<number> {
   const flags = parsed.flags;
   // Buffered when stderr is a pipe: one write per 100 ms instead of two or
   // three per command; flushed before the exit code goes back to main.ts.
-  await setupLogging({
-    level: flags.verbose ? "debug" : "info",
-    format: flags.logFormat,
-    buffered: true,
-  });
+  const logging = (verbose: boolean | undefined, format: AgentConfig["logFormat"]) =>
+    setupLogging({ level: verbose ? "debug" : "info", format, buffered: true });
+  await logging(flags.verbose, flags.logFormat);
   let setup = await prepare(flags);
   const applyLogging = async (c: AgentConfig) => {
     if (c.verbose !== (flags.verbose ?? false) || c.logFormat !== flags.logFormat) {
-      await setupLogging({
-        level: c.verbose ? "debug" : "info",
-        format: c.logFormat,
-        buffered: true,
-      });
+      await logging(c.verbose, c.logFormat);
     }
   };
   await applyLogging(setup.config);
