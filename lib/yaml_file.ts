@@ -39,5 +39,3 @@ export async function readYamlFile(
   }
   return parseYaml(text, file);
 }
-
-export { isRecord } from "./record.ts";

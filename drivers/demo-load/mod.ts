@@ -10,7 +10,7 @@
  */
 import { DriverFailure } from "../../lib/sdk/mod.ts";
 import type { MeasureDriver } from "../../lib/sdk/types.ts";
-import { isRecord } from "../../lib/yaml_file.ts";
+import { isRecord } from "../../lib/record.ts";
 import { runLoad } from "../../lib/demo/load.ts";
 
 function num(v: unknown, dflt: number, name: string, min: number, max: number): number {

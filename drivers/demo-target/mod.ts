@@ -8,7 +8,7 @@
 import { DriverFailure, settingChanges } from "../../lib/sdk/mod.ts";
 import type { AdjustDriver, DriverContext } from "../../lib/sdk/types.ts";
 import type { Application } from "../../lib/protocol.ts";
-import { isRecord } from "../../lib/yaml_file.ts";
+import { isRecord } from "../../lib/record.ts";
 
 /** The component name the target's settings are under. */
 export const COMPONENT = "app";

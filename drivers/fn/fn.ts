@@ -22,7 +22,7 @@ import { compileFormula } from "../../lib/formula.ts";
 import type { Setting } from "../../lib/protocol.ts";
 import { checkSettingSpec, configFailure } from "../../lib/sdk/settings.ts";
 import type { DriverContext } from "../../lib/sdk/types.ts";
-import { isRecord } from "../../lib/yaml_file.ts";
+import { isRecord } from "../../lib/record.ts";
 
 /** The default settings: a 3-setting space with its optimum (110) off the start values. */
 export const DEFAULT_SETTINGS: Record<string, Setting> = {

@@ -6,7 +6,7 @@
  */
 import { DriverFailure, loadSection } from "../../lib/sdk/mod.ts";
 import type { DriverContext, MeasureDriver } from "../../lib/sdk/types.ts";
-import { isRecord } from "../../lib/yaml_file.ts";
+import { isRecord } from "../../lib/record.ts";
 import { evaluateFn, gaussian, inFailureRegion, readFnConfig, readValues } from "./fn.ts";
 
 /** The `fn` section (shared with the adjust driver) unless a `fn-measure` one exists. */

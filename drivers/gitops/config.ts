@@ -5,7 +5,7 @@
  */
 import type { Setting } from "../../lib/protocol.ts";
 import { checkSettingSpec, configFailure } from "../../lib/sdk/settings.ts";
-import { isRecord } from "../../lib/yaml_file.ts";
+import { isRecord } from "../../lib/record.ts";
 import { compileExpression, type Expression } from "./expr.ts";
 import { formatKeyPath, type KeyPath, parseKeyPath } from "./keypath.ts";
 import type { DocSelector } from "./manifest.ts";

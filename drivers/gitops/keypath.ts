@@ -7,7 +7,7 @@
  * `spec.template.spec.containers[name=web].resources.limits.cpu`
  * (`[0]` for an index, `[-1]` for the last item).
  */
-import { isRecord } from "../../lib/yaml_file.ts";
+import { isRecord } from "../../lib/record.ts";
 
 /** A list-item selector: the item (a mapping) whose fields have these values. */
 export type Selector = Record<string, string | number | boolean>;

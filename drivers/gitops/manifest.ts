@@ -33,7 +33,7 @@ import {
   type Scalar,
   type ToStringOptions,
 } from "yaml";
-import { isRecord } from "../../lib/yaml_file.ts";
+import { isRecord } from "../../lib/record.ts";
 import { formatKeyPath, type KeyPath, parseKeyPathString } from "./keypath.ts";
 
 /** Which document of a multi-document file: a 0-based index, or fields to match. */

@@ -17,7 +17,7 @@ import {
   type QueryResult,
 } from "../../lib/sdk/types.ts";
 import type { AdjustParam, Setting } from "../../lib/protocol.ts";
-import { isRecord } from "../../lib/yaml_file.ts";
+import { isRecord } from "../../lib/record.ts";
 import { type ComponentSpec, type GitopsConfig, parseConfig, type SettingSpec } from "./config.ts";
 import { ExpressionError, type ExprValue, formatNumber } from "./expr.ts";
 import { Git, GitError, redact } from "./git.ts";

@@ -15,7 +15,7 @@
 import type { ActionResponse, StreamMessage } from "./api_types.ts";
 import type { OptimizerService } from "./service.ts";
 import { HttpError, readJsonBody } from "./validate.ts";
-import { isRecord } from "../yaml_file.ts";
+import { isRecord } from "../record.ts";
 
 /** A JSON response. */
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {

@@ -17,7 +17,8 @@
  * ```
  */
 import { ConfigError } from "../errors.ts";
-import { isRecord, readYamlFile } from "../yaml_file.ts";
+import { isRecord } from "../record.ts";
+import { readYamlFile } from "../yaml_file.ts";
 import { type Guardrail, parseGuardrail } from "./guardrails.ts";
 import { compilePerf } from "./perf.ts";
 

@@ -10,7 +10,7 @@
  * // -> { rps: 10, lat: 3 }
  * ```
  */
-import { isRecord } from "../yaml_file.ts";
+import { isRecord } from "../record.ts";
 
 function toNumber(v: unknown): number | null {
   if (typeof v === "number") return Number.isFinite(v) ? v : null;

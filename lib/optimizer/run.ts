@@ -34,7 +34,7 @@ import { reduceMetrics } from "./metrics.ts";
 import { compilePerf, type PerfFormula } from "./perf.ts";
 import { buildSpace, sanitizePoint, type Space } from "./space.ts";
 import type { Store } from "./store.ts";
-import { isRecord } from "../yaml_file.ts";
+import { isRecord } from "../record.ts";
 import { getLogger } from "../log.ts";
 
 const log = getLogger(["servo", "serve", "run"]);

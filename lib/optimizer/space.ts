@@ -14,7 +14,7 @@
 import type { ParamSpec, Point } from "./engine/types.ts";
 import { snapToGrid } from "./engine/mod.ts";
 import type { Settings } from "./api_types.ts";
-import { isRecord } from "../yaml_file.ts";
+import { isRecord } from "../record.ts";
 
 /** Where a flat key lives in the descriptor. */
 export interface SettingRef {

@@ -4,7 +4,7 @@
  * stdout. No service is contacted.
  */
 import { usageError } from "../cli.ts";
-import { isRecord } from "../yaml_file.ts";
+import { isRecord } from "../record.ts";
 import { localSetup, parseLocal, reportFailure } from "./local.ts";
 import type { VerbContext } from "./types.ts";
 
