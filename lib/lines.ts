@@ -13,7 +13,9 @@ import { ChunkReader } from "./chunk_reader.ts";
 
 /** Splits decoded text into lines; feed chunks, then call `flush()`. */
 export class LineSplitter {
-  #rest = "";
+  /** The unfinished line, in the pieces it arrived in (joined once, when it ends). */
+  #parts: string[] = [];
+  #partLength = 0;
   readonly #maxLine: number;
 
   /** `maxLine`: a longer partial line is emitted in pieces of this size. */
@@ -21,34 +23,66 @@ export class LineSplitter {
     this.#maxLine = maxLine;
   }
 
-  /** Add text; returns the complete lines it finished (without line ends). */
+  /**
+   * Add text; returns the complete lines it finished (without line ends).
+   * Only the new text is searched for line ends, so a long line that arrives
+   * in many chunks costs time in proportion to its length.
+   */
   push(text: string): string[] {
     const lines: string[] = [];
-    let data = this.#rest + text;
+    let nl = text.indexOf("\n");
+    if (nl < 0) {
+      if (text !== "") {
+        this.#parts.push(text);
+        this.#partLength += text.length;
+        if (this.#partLength > this.#maxLine) this.#cut(lines);
+      }
+      return lines;
+    }
     let start = 0;
-    for (;;) {
-      const nl = data.indexOf("\n", start);
-      if (nl < 0) break;
-      const end = nl > start && data.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      lines.push(data.slice(start, end));
+    if (this.#parts.length > 0) {
+      this.#parts.push(text.slice(0, nl));
+      lines.push(stripCr(this.#parts.join("")));
+      this.#parts = [];
+      this.#partLength = 0;
+      start = nl + 1;
+      nl = text.indexOf("\n", start);
+    }
+    for (; nl >= 0; nl = text.indexOf("\n", start)) {
+      lines.push(stripCr(text.slice(start, nl)));
       start = nl + 1;
     }
-    data = data.slice(start);
+    if (start < text.length) {
+      this.#parts.push(text.slice(start));
+      this.#partLength = text.length - start;
+      if (this.#partLength > this.#maxLine) this.#cut(lines);
+    }
+    return lines;
+  }
+
+  /** Emit an over-long unfinished line in pieces of maxLine characters. */
+  #cut(lines: string[]): void {
+    let data = this.#parts.join("");
     while (data.length > this.#maxLine) {
       lines.push(data.slice(0, this.#maxLine));
       data = data.slice(this.#maxLine);
     }
-    this.#rest = data;
-    return lines;
+    this.#parts = data === "" ? [] : [data];
+    this.#partLength = data.length;
   }
 
   /** The last line when the text did not end with a newline. */
   flush(): string[] {
-    const rest = this.#rest;
-    this.#rest = "";
+    const rest = this.#parts.join("");
+    this.#parts = [];
+    this.#partLength = 0;
     if (rest === "") return [];
     return [rest.endsWith("\r") ? rest.slice(0, -1) : rest];
   }
+}
+
+function stripCr(line: string): string {
+  return line.endsWith("\r") ? line.slice(0, -1) : line;
 }
 
 /** Read a byte stream as lines of UTF-8 text. */

@@ -42,3 +42,33 @@ Deno.test("readLines yields nothing for an empty stream", async () => {
   for await (const l of readLines(streamOf([]))) lines.push(l);
   assert.deepEqual(lines, []);
 });
+
+Deno.test("LineSplitter joins a line split anywhere, CR included", () => {
+  const text = "first\r\nsecond line\nthird\r\n";
+  for (let cut = 0; cut <= text.length; cut++) {
+    for (let cut2 = cut; cut2 <= text.length; cut2++) {
+      const s = new LineSplitter();
+      const got = [
+        ...s.push(text.slice(0, cut)),
+        ...s.push(text.slice(cut, cut2)),
+        ...s.push(text.slice(cut2)),
+        ...s.flush(),
+      ];
+      assert.deepEqual(got, ["first", "second line", "third"], `cuts ${cut}, ${cut2}`);
+    }
+  }
+});
+
+Deno.test("LineSplitter takes time in proportion to a long line's length", () => {
+  // 16 MiB in 64 KiB chunks: rescanning the whole line on every chunk took
+  // seconds; a linear splitter takes milliseconds.
+  const chunk = "x".repeat(64 * 1024);
+  const s = new LineSplitter();
+  const t0 = performance.now();
+  for (let i = 0; i < 256; i++) assert.deepEqual(s.push(chunk), []);
+  const lines = s.push("\n");
+  const ms = performance.now() - t0;
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0].length, 256 * chunk.length);
+  assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+});
