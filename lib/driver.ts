@@ -68,6 +68,8 @@ export interface DriverRunOptions {
   startGate?: Promise<boolean>;
   /** Parse all of stdout as one JSON document (./environment) instead of lines. */
   whole?: boolean;
+  /** Seconds without output before the driver is stopped, instead of the runner's; 0 = no limit. */
+  ioTimeout?: number;
 }
 
 /** Everything that happened in one driver run. */
@@ -189,6 +191,9 @@ export class ProcessDriverRunner implements DriverRunner {
         stderrTail: out.stderr.slice(-2000),
       });
     if (out.spawnError) throw fail(out.spawnError);
+    if (out.timedOut) {
+      throw fail(`timed out waiting for child process (${out.argv.join(" ")}) output`);
+    }
     if (out.decodeError) throw fail(`it printed something that is not JSON: ${out.decodeError}`);
     if (out.exitCode !== 0) {
       const tail = out.stderr.trim().split("\n").slice(-3).join(" | ");
@@ -211,6 +216,7 @@ export class ProcessDriverRunner implements DriverRunner {
 
   async run(opts: DriverRunOptions): Promise<DriverOutcome> {
     const { spec } = opts;
+    const ioTimeoutMs = opts.ioTimeout !== undefined ? opts.ioTimeout * 1000 : this.#ioTimeoutMs;
     const argv = [...spec.argv, ...opts.args];
     const log = getLogger(["servo", "driver", spec.name]);
     const out: DriverOutcome = {
@@ -273,16 +279,16 @@ export class ProcessDriverRunner implements DriverRunner {
       w.close().catch(() => {});
     };
     const arm = () => {
-      if (this.#ioTimeoutMs <= 0 || paused || stopping) return;
+      if (ioTimeoutMs <= 0 || paused || stopping) return;
       clearTimeout(watchdog);
       watchdog = setTimeout(() => {
         out.timedOut = true;
         log.warn("No output from {name} for {seconds} s: stopping it", {
           name: spec.name,
-          seconds: this.#ioTimeoutMs / 1000,
+          seconds: ioTimeoutMs / 1000,
         });
         stop("io timeout");
-      }, this.#ioTimeoutMs);
+      }, ioTimeoutMs);
     };
     const disarm = () => clearTimeout(watchdog);
     arm();

@@ -282,6 +282,29 @@ Deno.test("driver --info failure and missing driver are DriverErrors", async () 
   assert.match(merge(out).message, /not found/);
 });
 
+Deno.test("driver --info that outlasts the IO timeout is reported as a timeout", async () => {
+  const runner = new ProcessDriverRunner({ ioTimeout: 0.3, killGrace: 0.5 });
+  await assert.rejects(
+    runner.info(fakeSpec("infohang"), "a"),
+    /--info failed: timed out waiting for child process \(.*fake_driver\.sh infohang --info a\) output/,
+  );
+});
+
+Deno.test("driver run with its own IO timeout: 0 means no limit (./environment)", async () => {
+  const runner = new ProcessDriverRunner({ ioTimeout: 0.3 });
+  const limited = await runner.run({ spec: fakeSpec("quietok"), args: [], input: "{}" });
+  assert.equal(limited.timedOut, true);
+  const unlimited = await runner.run({
+    spec: fakeSpec("quietok"),
+    args: [],
+    input: "{}",
+    whole: true,
+    ioTimeout: 0,
+  });
+  assert.equal(unlimited.timedOut, false);
+  assert.deepEqual(unlimited.response, { status: "ok" });
+});
+
 Deno.test("driver whole-document mode (./environment)", async () => {
   const runner = new ProcessDriverRunner();
   const ok = await runner.run({
