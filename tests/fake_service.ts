@@ -29,6 +29,7 @@ export class FakeService {
     this.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
       async (req) => {
+        if (req.method !== "POST") return new Response("POST events here\n", { status: 405 });
         const body = await req.json();
         const ev: Received = {
           event: body.event,

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { selfCommand } from "../lib/self.ts";
 import { FakeService } from "./fake_service.ts";
-import { writeFakeDriver } from "./helpers.ts";
+import { readPid, waitGone, writeFakeDriver } from "./helpers.ts";
 
 async function servo(
   args: string[],
@@ -84,6 +84,9 @@ Deno.test("servo adjust comp.setting=value sends the state", async () => {
     const bad = await servo(["adjust", "myapp"], dir);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^usage: servo adjust/);
+    const notObject = await servo(["adjust", "--control", "5", "web.cpu=1"], dir);
+    assert.equal(notObject.code, 2);
+    assert.match(notObject.stderr, /--control must be a JSON object/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -115,8 +118,76 @@ Deno.test("servo check: a table of pass/fail, exit 1 on a failure", async () => 
     assert.equal(byName["adjust --info"].ok, false);
     assert.match(byName["adjust --info"].detail, /not found/);
     assert.equal(byName["measure --info"].ok, true);
+    assert.deepEqual(byName.describe, {
+      check: "describe",
+      ok: false,
+      detail: "not run: a driver's --info failed",
+    });
+
+    // what the agent would refuse or quietly change fails the check too
+    await writeFakeDriver(dir, "adjust", "adjustok");
+    await Deno.writeTextFile(`${dir}/environment`, "#!/bin/sh\necho '{}'\n");
+    r = await servo(["check", "--no-auth", "--url", svc.url], dir, {
+      OPTUNE_VERBOSE_STDERR: "Minimal",
+    });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stdout,
+      /^FAIL {2}environment +\.\/environment is not executable: run chmod \+x/m,
+    );
+    assert.match(r.stdout, /^FAIL {2}config +OPTUNE_VERBOSE_STDERR="Minimal" is not none/m);
   } finally {
     await svc.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Start `servo ARGS` in dir; returns the child (stdout/stderr piped). */
+function spawnServo(args: string[], cwd: string, env: Record<string, string> = {}) {
+  const [cmd, ...rest] = selfCommand();
+  return new Deno.Command(cmd, {
+    args: [...rest, ...args],
+    cwd,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+Deno.test("local verbs stopped by a signal stop the driver's process group, exit 128+n", async () => {
+  // Drivers lead their own process groups, so a Ctrl-C or a closed terminal
+  // never reaches them: the verb has to stop them.
+  const cases: [string, string[], "adjust" | "measure", string, Deno.Signal, number][] = [
+    ["measure", ["measure"], "measure", "hang", "SIGHUP", 129],
+    [
+      "check",
+      ["check", "--no-auth", "--url", "http://127.0.0.1:9/"],
+      "adjust",
+      "infohang",
+      "SIGINT",
+      130,
+    ],
+    ["adjust", ["adjust", "web.cpu=1"], "adjust", "hang", "SIGTERM", 143],
+  ];
+  for (const [verb, args, role, mode, signal, code] of cases) {
+    const dir = await servoDir();
+    try {
+      const pidfile = `${dir}/pid`;
+      await writeFakeDriver(dir, role, mode, { FAKE_PIDFILE: pidfile });
+      const child = spawnServo(args, dir);
+      const pid = await readPid(pidfile, 20_000);
+      child.kill(signal);
+      const out = await child.output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, code, `${verb}: ${stderr}`);
+      assert.match(
+        stderr,
+        new RegExp(`servo ${verb}: interrupted by ${signal}; the driver was stopped`),
+      );
+      assert.ok(await waitGone(pid), `${verb}: the driver's group was stopped`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   }
 });

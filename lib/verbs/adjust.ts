@@ -5,6 +5,7 @@
  * look like numbers are sent as numbers. No service is contacted.
  */
 import { usageError } from "../cli.ts";
+import { isRecord } from "../record.ts";
 import { localSetup, parseLocal, reportFailure } from "./local.ts";
 import type { VerbContext } from "./types.ts";
 
@@ -67,12 +68,18 @@ export async function main(args: string[], ctx: VerbContext): Promise<number> {
   if (assignments.length === 0 || assignments.some((a) => a.startsWith("="))) {
     throw usageError(USAGE, "give at least one COMPONENT.SETTING=VALUE", "servo adjust");
   }
-  let control: unknown = {};
+  let control: Record<string, unknown> = {};
   if (values.control !== undefined) {
     try {
-      control = JSON.parse(values.control);
+      const c = JSON.parse(values.control);
+      if (!isRecord(c)) throw new Error("not an object");
+      control = c;
     } catch (err) {
-      throw usageError(USAGE, `--control must be JSON: ${(err as Error).message}`, "servo adjust");
+      throw usageError(
+        USAGE,
+        `--control must be a JSON object: ${(err as Error).message}`,
+        "servo adjust",
+      );
     }
   }
   const state = stateFromAssignments(assignments);
@@ -83,6 +90,8 @@ export async function main(args: string[], ctx: VerbContext): Promise<number> {
   });
   try {
     const reply = await setup.agent.adjust({ state, control });
+    const stopped = setup.interrupted("servo adjust");
+    if (stopped !== undefined) return stopped;
     if (values.json) {
       console.log(JSON.stringify(reply));
       return reply.status === "ok" ? 0 : 5;

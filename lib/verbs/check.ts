@@ -12,7 +12,7 @@ import { errorChain } from "../errors.ts";
 import { compileFormula, type Formula, unknownVariables } from "../formula.ts";
 import { setupLogging } from "../log.ts";
 import { isRecord } from "../record.ts";
-import { LocalService, parseLocal } from "./local.ts";
+import { LocalService, onStopSignals, parseLocal, reportInterrupted } from "./local.ts";
 import type { VerbContext } from "./types.ts";
 
 const USAGE =
@@ -38,8 +38,24 @@ function fileExists(p: string): boolean {
   }
 }
 
+/** Why the optional ./environment cannot run (undefined: absent, or fine). */
+function environmentProblem(p: string): { absent: boolean; problem?: string } {
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.statSync(p);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return { absent: true };
+    return { absent: false, problem: `cannot be read: ${(err as Error).message}` };
+  }
+  if (!st.isFile) return { absent: false, problem: "is not a file" };
+  if (st.mode !== null && (st.mode & 0o111) === 0) {
+    return { absent: false, problem: `is not executable: run chmod +x ${p}` };
+  }
+  return { absent: false };
+}
+
 /** `servo check`. */
-export async function main(args: string[], _ctx: VerbContext): Promise<number> {
+export async function main(args: string[], ctx: VerbContext): Promise<number> {
   const { values, positionals } = parseLocal(
     args,
     {
@@ -56,6 +72,35 @@ export async function main(args: string[], _ctx: VerbContext): Promise<number> {
     return 0;
   }
   await setupLogging({ level: values.verbose ? "debug" : "error", format: "text" });
+  // A signal stops the driver being checked (drivers run in their own
+  // process groups, out of reach of the terminal) and ends the check.
+  const abort = new AbortController();
+  let agent: Agent | undefined;
+  const stops = onStopSignals(ctx, (s) => {
+    abort.abort(new DOMException(s, "AbortError"));
+    agent?.stop(s === "SIGINT" ? "SIGINT" : "SIGTERM");
+  });
+  try {
+    return await check(values, positionals, abort.signal, (a) => (agent = a)) ??
+      reportInterrupted(stops.received()!, "servo check");
+  } finally {
+    stops.close();
+  }
+}
+
+/** The checks; undefined when a signal interrupted them. */
+async function check(
+  values: {
+    url?: string;
+    account?: string;
+    "auth-token"?: string;
+    "no-auth"?: boolean;
+    json?: boolean;
+  },
+  positionals: string[],
+  signal: AbortSignal,
+  setAgent: (agent: Agent) => void,
+): Promise<number | undefined> {
   const results: CheckResult[] = [];
   const add = (check: string, ok: boolean, detail: string) => results.push({ check, ok, detail });
 
@@ -78,6 +123,7 @@ export async function main(args: string[], _ctx: VerbContext): Promise<number> {
       true,
       fileExists(config.configFile) ? config.configFile : "no config.yaml (defaults)",
     );
+    for (const w of config.warnings) add("config", false, w);
   } catch (err) {
     add("config", false, (err as Error).message);
   }
@@ -99,9 +145,10 @@ export async function main(args: string[], _ctx: VerbContext): Promise<number> {
       service: new LocalService(true),
       drivers: runner,
     });
+    setAgent(agent);
     const infoOf = async (spec: DriverSpec) => {
       try {
-        const info = await runner.info(spec, config!.appId);
+        const info = await runner.info(spec, config!.appId, signal);
         add(
           `${spec.role} --info`,
           true,
@@ -114,8 +161,11 @@ export async function main(args: string[], _ctx: VerbContext): Promise<number> {
       }
     };
     const adjustOk = await infoOf(config.drivers.adjust);
+    if (signal.aborted) return undefined;
     const measureOk = await infoOf(config.drivers.measure);
-    if (adjustOk && measureOk) {
+    if (signal.aborted) return undefined;
+    if (!adjustOk || !measureOk) add("describe", false, "not run: a driver's --info failed");
+    else {
       const reply = await agent.describe({});
       if (reply.status === "ok" && isRecord(reply.descriptor)) {
         const d = reply.descriptor as {
@@ -144,15 +194,19 @@ export async function main(args: string[], _ctx: VerbContext): Promise<number> {
           );
         }
       } else add("describe", false, String(reply.message ?? reply.status));
+      if (signal.aborted) return undefined;
     }
     const env = config.drivers.environment;
-    if (env.statPath && !fileExists(env.statPath)) {
-      add("environment", true, `${env.name} not present (optional)`);
-    } else {add(
+    const envState = env.statPath ? environmentProblem(env.statPath) : { absent: false };
+    if (envState.absent) add("environment", true, `${env.name} not present (optional)`);
+    else if (envState.problem) add("environment", false, `${env.name} ${envState.problem}`);
+    else {
+      add(
         "environment",
         true,
         `${env.name} present (run only when a command has control.environment)`,
-      );}
+      );
+    }
 
     if (config.url === "") {
       add("service", false, "no service URL: give --url, or --account / OPTUNE_ACCOUNT");
@@ -169,13 +223,14 @@ export async function main(args: string[], _ctx: VerbContext): Promise<number> {
       try {
         const res = await fetch(config.url, {
           headers: token && tokenOk ? { Authorization: `Bearer ${token}` } : {},
-          signal: AbortSignal.timeout(5000),
+          signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]),
         });
         await res.body?.cancel();
         if (res.status === 401 || res.status === 403) {
           add("service", false, `${config.url} rejected the credentials (HTTP ${res.status})`);
         } else add("service", true, `${config.url} answers (HTTP ${res.status})`);
       } catch (err) {
+        if (signal.aborted) return undefined;
         add("service", false, `cannot reach ${config.url}: ${errorChain(err)}`);
       }
     }

@@ -25,6 +25,8 @@ export async function main(args: string[], ctx: VerbContext): Promise<number> {
   const setup = await localSetup(ctx, { appId: positionals[0], verbose: values.verbose });
   try {
     const reply = await setup.agent.describe({});
+    const stopped = setup.interrupted("servo describe");
+    if (stopped !== undefined) return stopped;
     if (values.json) {
       console.log(JSON.stringify(reply));
       return reply.status === "ok" ? 0 : 5;

@@ -4,14 +4,15 @@
  * wired to a local stand-in for the service that prints progress on stderr.
  */
 import { parseArgs } from "node:util";
-import { Agent, type StopReason } from "../agent.ts";
+import { Agent } from "../agent.ts";
 import { usageError } from "../cli.ts";
 import { type AgentConfig, loadConfig } from "../config.ts";
 import { ProcessDriverRunner } from "../driver.ts";
 import { compileFormula, type Formula } from "../formula.ts";
-import { setupLogging } from "../log.ts";
+import { getLogger, setupLogging } from "../log.ts";
 import type { EventName } from "../protocol.ts";
 import type { RequestOptions, Service } from "../service.ts";
+import type { SignalName } from "../signals.ts";
 import type { VerbContext } from "./types.ts";
 
 /** Flags every local verb takes. */
@@ -62,8 +63,46 @@ export interface LocalSetup {
   config: AgentConfig;
   formula?: Formula;
   agent: Agent;
+  /**
+   * After a signal stopped the operation: says so on stderr and returns the
+   * exit code (128 + the signal's number); undefined when no signal came.
+   */
+  interrupted(prog: string): number | undefined;
   /** Unsubscribe the signal handlers. */
   close(): void;
+}
+
+/** Signals that stop a local operation (and its driver's process group), with their numbers. */
+export const STOP_SIGNALS: Partial<Record<SignalName, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGTERM: 15,
+};
+
+/**
+ * Call `onStop` on SIGINT, SIGTERM or SIGHUP (the terminal closed). Drivers
+ * run in their own process groups, so a signal to the terminal's group never
+ * reaches them: the verb must stop them. Returns the unsubscribe function and
+ * the signal received so far.
+ */
+export function onStopSignals(
+  ctx: VerbContext,
+  onStop: (signal: SignalName) => void,
+): { received(): SignalName | undefined; close(): void } {
+  let received: SignalName | undefined;
+  const subs = (Object.keys(STOP_SIGNALS) as SignalName[]).map((s) =>
+    ctx.signals.on(s, () => {
+      received ??= s;
+      onStop(s);
+    })
+  );
+  return { received: () => received, close: () => subs.forEach((u) => u()) };
+}
+
+/** Say that a signal stopped a local verb; returns its exit code (128 + signal number). */
+export function reportInterrupted(signal: SignalName, prog: string): number {
+  console.error(`${prog}: interrupted by ${signal}; the driver was stopped`);
+  return 128 + (STOP_SIGNALS[signal] ?? 0);
 }
 
 /** Load the configuration (no service needed) and build a local agent. */
@@ -78,6 +117,7 @@ export async function localSetup(
     cwd: Deno.cwd(),
     local: true,
   });
+  for (const w of config.warnings) getLogger(["servo", "config"]).warn(w);
   const formula = config.perf !== undefined ? compileFormula(config.perf) : undefined;
   const agent = new Agent({
     config: { ...config, interactive: false, delay: 0 },
@@ -88,10 +128,17 @@ export async function localSetup(
     }),
     formula,
   });
-  const subs = (["SIGINT", "SIGTERM"] as const).map((s) =>
-    ctx.signals.on(s, () => agent.stop(s as StopReason))
-  );
-  return { config, formula, agent, close: () => subs.forEach((u) => u()) };
+  const stops = onStopSignals(ctx, (s) => agent.stop(s === "SIGINT" ? "SIGINT" : "SIGTERM"));
+  return {
+    config,
+    formula,
+    agent,
+    interrupted(prog) {
+      const s = stops.received();
+      return s === undefined ? undefined : reportInterrupted(s, prog);
+    },
+    close: stops.close,
+  };
 }
 
 /** Print a failed reply on stderr; returns the exit code for it (5). */

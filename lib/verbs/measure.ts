@@ -80,6 +80,8 @@ export async function main(args: string[], ctx: VerbContext): Promise<number> {
   });
   try {
     const reply = await setup.agent.measure(param);
+    const stopped = setup.interrupted("servo measure");
+    if (stopped !== undefined) return stopped;
     if (values.json) {
       console.log(JSON.stringify(reply));
       return reply.status === undefined ? 0 : 5;

@@ -84,11 +84,14 @@ async function runAgent(args: string[], ctx: VerbContext): Promise<number> {
   // three per command; flushed before the exit code goes back to main.ts.
   const logging = (verbose: boolean | undefined, format: AgentConfig["logFormat"]) =>
     setupLogging({ level: verbose ? "debug" : "info", format, buffered: true });
-  await logging(flags.verbose, flags.logFormat);
+  let current = { verbose: flags.verbose ?? false, format: flags.logFormat };
+  await logging(current.verbose, current.format);
   let setup = await prepare(flags);
+  // config.yaml may change both (at start, and again at each SIGHUP reload).
   const applyLogging = async (c: AgentConfig) => {
-    if (c.verbose !== (flags.verbose ?? false) || c.logFormat !== flags.logFormat) {
-      await logging(c.verbose, c.logFormat);
+    if (c.verbose !== current.verbose || c.logFormat !== current.format) {
+      current = { verbose: c.verbose, format: c.logFormat };
+      await logging(current.verbose, current.format);
     }
   };
   await applyLogging(setup.config);
