@@ -1,7 +1,8 @@
 /**
  * servo: entry point. Picks the verb from argv, runs it, and is the only
  * place that calls Deno.exit. A first positional argument that names a verb
- * selects it; anything else (or `run`) is the v1-compatible agent.
+ * selects it (options may come before it); anything else (or `run`) is the
+ * v1-compatible agent.
  *
  *   servo [options] APP_ID            the agent (v1 command line)
  *   servo run [options] APP_ID        the same
@@ -23,11 +24,35 @@ const VERBS: Record<string, () => Promise<{ main: VerbMain }>> = {
   adjust: () => import("./lib/verbs/adjust.ts"),
 };
 
-/** Split argv into the verb and its arguments. */
+/** Agent options that take a value (lib/cli.ts): the word after them is not a positional. */
+const VALUE_OPTIONS = new Set([
+  "-d",
+  "--delay",
+  "-a",
+  "--agent",
+  "--account",
+  "--url",
+  "--auth-token",
+  "--log-format",
+]);
+
+/**
+ * Split argv into the verb and its arguments: the first positional argument
+ * names the verb when it is one (options may come before it, and stay in the
+ * arguments); otherwise the whole argv is the agent's.
+ */
 export function pickVerb(argv: string[]): { verb: string; args: string[] } {
-  const first = argv.find((a) => !a.startsWith("-"));
-  if (first !== undefined && first === argv[0] && Object.hasOwn(VERBS, first)) {
-    return { verb: first, args: argv.slice(1) };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") break;
+    if (a.startsWith("-") && a !== "-") {
+      if (VALUE_OPTIONS.has(a)) i++;
+      continue;
+    }
+    if (Object.hasOwn(VERBS, a)) {
+      return { verb: a, args: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+    }
+    break;
   }
   return { verb: "run", args: argv };
 }

@@ -234,14 +234,16 @@ export class Agent {
         const s = sleepSeconds(param.duration);
         if (this.#opts.config.interactive) {
           log.info("Skipping SLEEP {seconds} s (interactive)", { seconds: s });
-          return;
+        } else {
+          log.info("Sleeping {seconds} s", { seconds: s });
+          try {
+            await this.#sleep(s * 1000, this.#soft.signal);
+          } catch {
+            // a stop cuts the sleep short
+          }
         }
-        log.info("Sleeping {seconds} s", { seconds: s });
-        try {
-          await this.#sleep(s * 1000, this.#soft.signal);
-        } catch {
-          // a stop cuts the sleep short
-        }
+        // v1 runs its delay (the prompt, or --delay) after every command, SLEEP included
+        await this.#pause(this.#soft.signal);
         return;
       }
       default:
@@ -270,6 +272,8 @@ export class Agent {
       args: [],
       input: JSON.stringify(param),
       whole: true,
+      // PROTOCOL 1.8: no timeout (servo-k8senv sleeps 120 s without output)
+      ioTimeout: 0,
       signal: this.#hard.signal,
     });
     const m = mergeOutcome(out, { verboseStderr: "none", requireStatus: true });

@@ -266,6 +266,7 @@ Deno.test("environment pre-flight: mismatch skips the command", async () => {
   assert.equal(drivers.runs.length, 1);
   assert.equal(drivers.runs[0].whole, true);
   assert.deepEqual(drivers.runs[0].args, []);
+  assert.equal(drivers.runs[0].ioTimeout, 0, "no IO timeout for ./environment (PROTOCOL 1.8)");
 });
 
 Deno.test("run: HELLO, commands, cmd_uid echo, missing/unknown cmd, SLEEP, stop exit", async () => {
@@ -359,7 +360,7 @@ Deno.test("run: SIGHUP during a command finishes it, then GOODBYE restart", asyn
   ]);
 });
 
-Deno.test("run: --delay waits before HELLO and each reply; --interactive prompts and skips SLEEP", async () => {
+Deno.test("run: --delay waits before HELLO, each reply and after SLEEP (v1); --interactive prompts there and skips SLEEP", async () => {
   const sleeps: number[] = [];
   let n = 0;
   let agent!: Agent;
@@ -379,7 +380,7 @@ Deno.test("run: --delay waits before HELLO and each reply; --interactive prompts
     },
   });
   await agent.run();
-  assert.deepEqual(sleeps, [2500, 50000, 2500, 2500]);
+  assert.deepEqual(sleeps, [2500, 50000, 2500, 2500, 2500]);
 
   n = 0;
   sleeps.length = 0;
@@ -397,7 +398,7 @@ Deno.test("run: --delay waits before HELLO and each reply; --interactive prompts
   });
   await agent.run();
   assert.deepEqual(sleeps, [], "no delay and no SLEEP in interactive mode");
-  assert.equal(prompts, 3, "HELLO and the two replies");
+  assert.equal(prompts, 4, "HELLO, after the skipped SLEEP, and the two replies");
 });
 
 Deno.test("sleepSeconds and withPerfAlias", () => {

@@ -41,10 +41,11 @@ positional arguments:
 
 options:
   -h, --help            show this help message and exit
-  -i, --interactive     ask for <Enter> before each event is sent; SLEEP is skipped
+  -i, --interactive     ask for <Enter> before each event is sent and after
+                        each command; SLEEP is skipped
   -d DELAY, --delay DELAY
-                        seconds to wait before each event is sent (default 0;
-                        ignored with --interactive)
+                        seconds to wait at those points (default 0; ignored
+                        with --interactive)
   -v, --verbose         log requests, responses and driver output
   -a AGENT, --agent AGENT
                         agent name sent in HELLO (default ${DEFAULT_AGENT})
@@ -63,8 +64,10 @@ environment:
                          metric name's non-identifier characters are written as _
                          ("requests throughput" -> requests_throughput)
   OPTUNE_VERBOSE_STDERR  driver stderr sent on failure: none, minimal or all (default)
-  OPTUNE_IO_TIMEOUT      seconds to wait for driver output (unset, empty or 0: no limit)
-  SERVO_RETRY_DELAY_SEC  longest wait between retries of a failed request (default 20)
+  OPTUNE_IO_TIMEOUT      seconds to wait for driver output (unset, empty or 0: no limit;
+                         ./environment has none)
+  SERVO_RETRY_DELAY_SEC  longest wait between retries of a failed request (default 20,
+                         at least 0.1)
 
 ./config.yaml may hold a "servo:" section with the same settings; the
 precedence is flag > environment > config.yaml > default.
@@ -124,6 +127,9 @@ export function parseAgentArgs(args: string[]): AgentArgs {
   }
   if (positionals.length > 1) {
     throw usageError(AGENT_USAGE, `unrecognized arguments: ${positionals.slice(1).join(" ")}`);
+  }
+  if (positionals[0].trim() === "") {
+    throw usageError(AGENT_USAGE, "app_id parameter is required (it is empty)");
   }
   const flags: AgentFlags = { appId: positionals[0] };
   if (values.delay !== undefined) {

@@ -74,6 +74,8 @@ Deno.test("parseAgentArgs: usage errors carry the usage line", () => {
     [["--delay", "-1", "a"], /--delay/],
     [["--log-format", "xml", "a"], /invalid choice/],
     [["--account"], /error:/],
+    [[""], /app_id parameter is required/],
+    [["--no-auth", "  "], /app_id parameter is required/],
   ];
   for (const [args, re] of cases) {
     assert.throws(() => parseAgentArgs(args), (e: unknown) => {

@@ -123,6 +123,9 @@ const SERVO_KEYS = [
   "environment",
 ];
 
+/** Shortest wait between retries of a failed request, in seconds. */
+export const MIN_RETRY_DELAY = 0.1;
+
 /** Read the `servo:` section of a config file (undefined when absent). */
 export async function readServoSection(
   file: string,
@@ -153,19 +156,33 @@ export async function readServoSection(
   return section;
 }
 
+/**
+ * Longest time setting, in seconds (about 24.8 days): the longest timer the
+ * runtime keeps. Larger values mean the same ("practically never") instead
+ * of overflowing to 1 ms.
+ */
+export const MAX_SECONDS = 2_147_483;
+
+/**
+ * A number of seconds (>= 0, at most {@link MAX_SECONDS}); undefined when
+ * not given. An empty string means 0 ("no limit"), or not given with
+ * `emptyIsUnset`.
+ */
 function parseSeconds(
   text: string | number | undefined,
   what: string,
   file?: string,
+  emptyIsUnset = false,
 ): number | undefined {
   if (text === undefined) return undefined;
-  const n = typeof text === "number" ? text : text.trim() === "" ? 0 : Number(text);
+  if (typeof text === "string" && text.trim() === "") return emptyIsUnset ? undefined : 0;
+  const n = typeof text === "number" ? text : Number(text);
   if (!Number.isFinite(n) || n < 0) {
     throw new ConfigError(`${what} must be a number of seconds >= 0, got ${JSON.stringify(text)}`, {
       file,
     });
   }
-  return n;
+  return Math.min(n, MAX_SECONDS);
 }
 
 function str(section: Record<string, unknown> | undefined, key: string, file: string) {
@@ -251,7 +268,8 @@ export async function loadConfig(opts: LoadOptions): Promise<AgentConfig> {
 
   const account = flags.account ?? (envStr("OPTUNE_ACCOUNT") || undefined) ??
     str(s, "account", file);
-  let url = flags.url ?? str(s, "url", file);
+  // An empty URL counts as not given (v1: `if args.url`).
+  let url = flags.url || str(s, "url", file) || undefined;
   if (url === undefined && !account && opts.local) url = "";
   if (url === undefined) {
     if (!account) {
@@ -264,10 +282,16 @@ export async function loadConfig(opts: LoadOptions): Promise<AgentConfig> {
     }/servo`;
   }
   if (url !== "") {
+    let protocol = "";
     try {
-      new URL(url);
+      protocol = new URL(url).protocol;
     } catch {
-      throw new ConfigError(`the service URL is not valid: ${JSON.stringify(url)}`);
+      // reported below
+    }
+    if (protocol !== "http:" && protocol !== "https:") {
+      throw new ConfigError(
+        `the service URL must be an http:// or https:// URL, got ${JSON.stringify(url)}`,
+      );
     }
   }
 
@@ -297,15 +321,19 @@ export async function loadConfig(opts: LoadOptions): Promise<AgentConfig> {
     noAuth: flags.noAuth ?? bool(s, "no_auth", file) ?? false,
     agent: flags.agent ?? str(s, "agent", file) ?? DEFAULT_AGENT,
     interactive: flags.interactive ?? bool(s, "interactive", file) ?? false,
-    delay: flags.delay ?? num(s, "delay", file) ?? 0,
+    delay: Math.min(flags.delay ?? num(s, "delay", file) ?? 0, MAX_SECONDS),
     verbose: flags.verbose ?? bool(s, "verbose", file) ?? false,
     logFormat,
     perf,
     verboseStderr,
     ioTimeout: parseSeconds(envStr("OPTUNE_IO_TIMEOUT"), "OPTUNE_IO_TIMEOUT") ??
       num(s, "io_timeout", file) ?? 0,
-    retryDelay: parseSeconds(envStr("SERVO_RETRY_DELAY_SEC"), "SERVO_RETRY_DELAY_SEC") ??
-      num(s, "retry_delay", file) ?? 20,
+    // At least 0.1 s, so that a failing service is never hammered in a tight loop.
+    retryDelay: Math.max(
+      MIN_RETRY_DELAY,
+      parseSeconds(envStr("SERVO_RETRY_DELAY_SEC"), "SERVO_RETRY_DELAY_SEC", undefined, true) ??
+        num(s, "retry_delay", file) ?? 20,
+    ),
     httpTimeout: num(s, "http_timeout", file) || 60,
     cancelTimeout: num(s, "cancel_timeout", file) ?? 10,
     drivers: {
@@ -343,6 +371,14 @@ export async function readToken(cfg: Pick<AgentConfig, "noAuth" | "authTokenFile
   const token = text.trim();
   if (token === "") {
     throw new ConfigError("the auth token file is empty", { file: cfg.authTokenFile });
+  }
+  // The token goes into an HTTP header: a line break or a control character
+  // inside it would make every request fail (and the error would quote it).
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    throw new ConfigError(
+      "the auth token holds whitespace, a line break or a character that cannot go in an HTTP header; the file must hold the token alone",
+      { file: cfg.authTokenFile },
+    );
   }
   return token;
 }

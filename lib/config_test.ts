@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { driverSpec, effectiveSettings, loadConfig, readToken } from "./config.ts";
+import {
+  driverSpec,
+  effectiveSettings,
+  loadConfig,
+  MAX_SECONDS,
+  MIN_RETRY_DELAY,
+  readToken,
+} from "./config.ts";
 import { ConfigError } from "./errors.ts";
 import { selfCommand } from "./self.ts";
 
@@ -148,5 +155,65 @@ Deno.test("effectiveSettings never contains the token", async () => {
     const c = await loadConfig({ flags: { appId: "a", url: "http://x/" }, env: {}, cwd: dir });
     const text = JSON.stringify(effectiveSettings(c));
     assert.match(text, /redacted/);
+  });
+});
+
+Deno.test("loadConfig: an empty SERVO_RETRY_DELAY_SEC is not given; the retry delay is at least 0.1 s", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/config.yaml`, "servo:\n  retry_delay: 9\n");
+    const load = (env: Record<string, string>) =>
+      loadConfig({ flags: { appId: "a", url: "http://x/" }, env, cwd: dir });
+    assert.equal((await load({ SERVO_RETRY_DELAY_SEC: "" })).retryDelay, 9);
+    assert.equal((await load({ SERVO_RETRY_DELAY_SEC: "0" })).retryDelay, MIN_RETRY_DELAY);
+    assert.equal((await load({ SERVO_RETRY_DELAY_SEC: "2" })).retryDelay, 2);
+  });
+});
+
+Deno.test("loadConfig: time settings above the longest timer mean the longest timer", async () => {
+  await withDir(async (dir) => {
+    const c = await loadConfig({
+      flags: { appId: "a", url: "http://x/", delay: 1e9 },
+      env: { OPTUNE_IO_TIMEOUT: "3000000", SERVO_RETRY_DELAY_SEC: "1e12" },
+      cwd: dir,
+    });
+    assert.equal(c.ioTimeout, MAX_SECONDS);
+    assert.equal(c.retryDelay, MAX_SECONDS);
+    assert.equal(c.delay, MAX_SECONDS);
+    assert.ok(MAX_SECONDS * 1000 <= 2 ** 31 - 1, "fits a timer");
+  });
+});
+
+Deno.test("loadConfig: the service URL is http(s); an empty one is not given", async () => {
+  await withDir(async (dir) => {
+    const load = (url: string, env: Record<string, string> = {}) =>
+      loadConfig({ flags: { appId: "web", url }, env, cwd: dir });
+    for (const bad of ["localhost:8080/servo", "ftp://x/servo", "not a url"]) {
+      await assert.rejects(load(bad), /must be an http:\/\/ or https:\/\/ URL/, bad);
+    }
+    assert.equal(
+      (await load("", { OPTUNE_ACCOUNT: "acme" })).url,
+      "https://api.opsani.com/accounts/acme/applications/web/servo",
+    );
+    await assert.rejects(load(""), /account is not specified/);
+    await Deno.writeTextFile(`${dir}/config.yaml`, 'servo:\n  url: ""\n');
+    await assert.rejects(
+      loadConfig({ flags: { appId: "web" }, env: {}, cwd: dir }),
+      /account is not specified/,
+    );
+  });
+});
+
+Deno.test("readToken refuses a token a header cannot carry, without quoting it", async () => {
+  await withDir(async (dir) => {
+    for (const text of ["sec\nret-SECRET\n", "sec ret-SECRET", "sec\u0001ret-SECRET"]) {
+      await Deno.writeTextFile(`${dir}/t`, text);
+      await assert.rejects(
+        readToken({ noAuth: false, authTokenFile: `${dir}/t` }),
+        (e: unknown) =>
+          e instanceof ConfigError && e.message.startsWith(`${dir}/t: `) &&
+          /HTTP header/.test(e.message) && !e.message.includes("SECRET"),
+        JSON.stringify(text),
+      );
+    }
   });
 });

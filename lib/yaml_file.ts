@@ -19,8 +19,17 @@ export function parseYaml(text: string, file: string): unknown {
       column: pos?.col,
     });
   }
-  return doc.toJS() ?? undefined;
+  try {
+    // PyYAML (the original drivers' parser) has no alias limit; npm:yaml's
+    // default of 100 rejects ordinary files that reuse an anchor often.
+    return doc.toJS({ maxAliasCount: MAX_ALIASES }) ?? undefined;
+  } catch (err) {
+    throw new ConfigError(`invalid YAML: ${(err as Error).message}`, { file }, { cause: err });
+  }
 }
+
+/** Most alias expansions in one document (a guard against "billion laughs" files). */
+const MAX_ALIASES = 10_000;
 
 /**
  * Read and parse a YAML file.

@@ -503,7 +503,7 @@ Deno.test("agent: --verbose logs the effective settings with the token redacted"
   }
 });
 
-Deno.test("agent: --interactive waits for Enter before HELLO and skips SLEEP", async () => {
+Deno.test("agent: --interactive waits for Enter before HELLO, after a skipped SLEEP and before each reply", async () => {
   const dir = await Deno.makeTempDir();
   const svc = new FakeService(
     scripted([{ cmd: "SLEEP", param: { duration: 600 } }, { cmd: "MEASURE" }]),
@@ -516,6 +516,14 @@ Deno.test("agent: --interactive waits for Enter before HELLO and skips SLEEP", a
     assert.equal(svc.received.length, 0, "nothing sent before Enter");
     await w.write(new TextEncoder().encode("\n"));
     await svc.waitFor(has("HELLO"), 10000, "HELLO");
+    await svc.waitFor(has("WHATS_NEXT"), 10000, "WHATS_NEXT");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(
+      svc.events("WHATS_NEXT").length,
+      1,
+      "the skipped SLEEP is followed by a prompt (v1)",
+    );
+    await w.write(new TextEncoder().encode("\n"));
     await svc.waitFor(has("MEASUREMENT", 2), 10000, "MEASURE after a skipped SLEEP");
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(completions(svc, "MEASUREMENT").length, 0, "reply waits for Enter");

@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { pickVerb } from "./main.ts";
+
+Deno.test("pickVerb: the first positional names the verb, options may come first", () => {
+  assert.deepEqual(pickVerb(["check"]), { verb: "check", args: [] });
+  assert.deepEqual(pickVerb(["run", "web"]), { verb: "run", args: ["web"] });
+  assert.deepEqual(pickVerb(["--account", "acme", "run", "web"]), {
+    verb: "run",
+    args: ["--account", "acme", "web"],
+  });
+  assert.deepEqual(pickVerb(["--no-auth", "-v", "describe", "--json"]), {
+    verb: "describe",
+    args: ["--no-auth", "-v", "--json"],
+  });
+  assert.deepEqual(pickVerb(["--url=http://x/servo", "measure"]), {
+    verb: "measure",
+    args: ["--url=http://x/servo"],
+  });
+});
+
+Deno.test("pickVerb: anything else is the agent's command line", () => {
+  // an option's value is not a verb: the account is named "check"
+  assert.deepEqual(pickVerb(["--account", "check", "web"]), {
+    verb: "run",
+    args: ["--account", "check", "web"],
+  });
+  assert.deepEqual(pickVerb(["-d", "5", "web"]), { verb: "run", args: ["-d", "5", "web"] });
+  assert.deepEqual(pickVerb(["web", "check"]), { verb: "run", args: ["web", "check"] });
+  assert.deepEqual(pickVerb(["--", "check"]), { verb: "run", args: ["--", "check"] });
+  assert.deepEqual(pickVerb([]), { verb: "run", args: [] });
+});
