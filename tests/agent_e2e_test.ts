@@ -281,9 +281,9 @@ Deno.test("agent: SIGUSR1 finishes the current command, then GOODBYE exit", asyn
 
 Deno.test("agent: SIGHUP -> GOODBYE restart, config reloaded, HELLO again", async () => {
   let svcRef: FakeService | undefined;
-  await withAgent({
+  const res = await withAgent({
     handler: scripted([], { idle: { cmd: "SLEEP", param: { duration: 60 } } }),
-    config: "servo:\n  agent: first\n",
+    config: "servo:\n  agent: first\n  verbose: true\n  log_format: text\n",
   }, async ({ svc, agent, dir }) => {
     svcRef = svc;
     await svc.waitFor(has("WHATS_NEXT"), 15000, "WHATS_NEXT");
@@ -301,6 +301,13 @@ Deno.test("agent: SIGHUP -> GOODBYE restart, config reloaded, HELLO again", asyn
   assert.deepEqual(r[2].param, { reason: "restart" });
   assert.deepEqual(r[3].param, { agent: "second" });
   assert.deepEqual(r[5].param, { reason: "SIGTERM" });
+  // the reloaded config turned verbose text logging back off: JSON lines, no debug
+  const [before, after] = res.stderr.split("Configuration and token reloaded");
+  assert.match(before, /\[DBG\].*Effective settings/);
+  assert.ok(after !== undefined, res.stderr);
+  const later = after.split("\n").slice(1).filter((l) => l.trim() !== "");
+  assert.ok(later.length > 0);
+  for (const line of later) assert.equal(JSON.parse(line).level === "DEBUG", false, line);
 });
 
 Deno.test("agent: service failures (503, non-JSON, slow) are retried and the agent carries on", async () => {
