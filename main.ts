@@ -9,6 +9,7 @@
  *   servo serve|demo|driver|check|describe|measure|adjust ...
  */
 import { describeError, exitCodeFor, UsageError } from "./lib/errors.ts";
+import { guardInspector } from "./lib/inspector_guard.ts";
 import { osSignals } from "./lib/signals.ts";
 import type { VerbMain } from "./lib/verbs/types.ts";
 
@@ -64,6 +65,7 @@ async function runMain(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  if (Deno.build.os !== "windows") guardInspector();
   let code: number;
   try {
     code = await runMain(Deno.args);

@@ -127,7 +127,8 @@ export class Agent {
       this.#soft.abort(new DOMException(reason, "AbortError"));
       return;
     }
-    if (this.#reason) return;
+    // a graceful stop is taken once; only SIGUSR1 ("exit") overrides a pending restart
+    if (this.#reason && !(reason === "exit" && this.#reason === "restart")) return;
     log.info("Stopping after the current command ({reason})", { reason });
     this.#reason = reason;
     this.#soft.abort(new DOMException(reason, "AbortError"));
@@ -164,10 +165,13 @@ export class Agent {
       if (err instanceof ServiceAuthError || !soft.aborted) throw err;
     }
     const reason = this.#reason ?? "exit";
+    // A SIGTERM/SIGINT while a graceful GOODBYE is retried cuts it short.
+    const goodbyeSignals = [AbortSignal.timeout((this.#opts.goodbyeTimeout ?? 20) * 1000)];
+    if (!this.#hard.signal.aborted) goodbyeSignals.push(this.#hard.signal);
     try {
       await this.#svc.request("GOODBYE", { reason }, {
         kind: "goodbye",
-        signal: AbortSignal.timeout((this.#opts.goodbyeTimeout ?? 20) * 1000),
+        signal: AbortSignal.any(goodbyeSignals),
       });
       log.info("Said GOODBYE ({reason})", { reason });
     } catch (err) {

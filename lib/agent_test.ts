@@ -360,6 +360,40 @@ Deno.test("run: SIGHUP during a command finishes it, then GOODBYE restart", asyn
   ]);
 });
 
+Deno.test("run: SIGUSR1 after SIGHUP exits instead of restarting; SIGTERM cuts a graceful GOODBYE short", async () => {
+  // deno-lint-ignore prefer-const
+  let agent!: Agent;
+  let goodbyeSignal: AbortSignal | undefined;
+  const sent: [string, unknown][] = [];
+  const svc: Service = {
+    request(event, param, opts) {
+      sent.push([event, param]);
+      if (event === "WHATS_NEXT") return Promise.resolve({ cmd: "ADJUST", param: { state: {} } });
+      if (event !== "GOODBYE") return Promise.resolve({});
+      goodbyeSignal = opts.signal;
+      // a service that is down: GOODBYE would be retried for 20 s
+      agent.stop("SIGTERM");
+      return new Promise((_, reject) => {
+        if (opts.signal?.aborted) reject(opts.signal.reason);
+        opts.signal?.addEventListener("abort", () => reject(opts.signal!.reason), { once: true });
+      });
+    },
+  };
+  const drivers = new FakeDrivers(() => {
+    agent.stop("restart");
+    agent.stop("exit");
+    agent.stop("restart");
+    return outcome({ response: { status: "ok" } });
+  });
+  agent = makeAgent(svc, drivers);
+  const t0 = Date.now();
+  assert.equal(await agent.run(), "exit");
+  assert.ok(Date.now() - t0 < 5000, "the GOODBYE was cut short");
+  assert.equal(goodbyeSignal?.aborted, true);
+  assert.deepEqual(sent.slice(-1), [["GOODBYE", { reason: "exit" }]]);
+  assert.equal(agent.stopReason, "SIGTERM");
+});
+
 Deno.test("run: --delay waits before HELLO, each reply and after SLEEP (v1); --interactive prompts there and skips SLEEP", async () => {
   const sleeps: number[] = [];
   let n = 0;

@@ -574,11 +574,14 @@ export function mergeOutcome(o: DriverOutcome, opts: MergeOptions): MergedResult
     );
   }
   if (o.progressError) {
+    // the service client's message already says "No more retries left, failed
+    // to send EVENT: why" (v1's words) when the retries ran out
+    const why = o.progressError.message;
     return failed(
       "failed",
-      `No more retries left, failed to send ${
-        opts.event ?? "progress"
-      }; the driver was stopped (${o.progressError.message})`,
+      why.startsWith("No more retries left")
+        ? `${why}; the driver was stopped`
+        : `Failed to send ${opts.event ?? "progress"} progress: ${why}; the driver was stopped`,
     );
   }
   if (o.cancelled) {

@@ -1,6 +1,11 @@
+/** The longest timer the runtime keeps, in ms (2^31 - 1). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * An abortable sleep: resolves after `ms`, or rejects with the signal's
  * reason as soon as the signal aborts. The timer never outlives the call.
+ *
+ * Waits longer than {@link MAX_TIMER_MS} (about 24.8 days) are cut to it.
  *
  * @example
  * ```ts
@@ -10,6 +15,8 @@
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   if (ms <= 0) return Promise.resolve();
+  // A longer timer overflows and fires after 1 ms; about 24.8 days is "practically never".
+  ms = Math.min(ms, MAX_TIMER_MS);
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       clearTimeout(timer);

@@ -279,6 +279,35 @@ Deno.test("agent: SIGUSR1 finishes the current command, then GOODBYE exit", asyn
   assert.equal(svc.events("WHATS_NEXT").length, 1, "no command after the stop");
 });
 
+Deno.test("agent: the debugger Deno opens on SIGUSR1 is closed at once", async () => {
+  // Deno >= 2.9.2 starts its inspector on 127.0.0.1:9229 at SIGUSR1 (after a
+  // 500 ms grace period from start); the agent closes it.
+  const refused = async () => {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port: 9229 })).close();
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  const res = await withAgent({
+    handler: scripted([{ cmd: "MEASURE", param: {} }]),
+    measure: "slow",
+    driverEnv: { FAKE_STEPS: "15" },
+  }, async ({ svc, agent }) => {
+    await svc.waitFor(has("MEASUREMENT", 2), 15000, "progress");
+    await new Promise((r) => setTimeout(r, 800));
+    agent.child.kill("SIGUSR1");
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(await refused(), "nothing listens on 127.0.0.1:9229 while the command finishes");
+    await svc.waitFor(has("GOODBYE"), 10000, "GOODBYE");
+  });
+  assert.equal(res.code, 0);
+  if (/Debugger listening/.test(res.stderr)) {
+    assert.match(res.stderr, /SIGUSR1 made the Deno runtime open its debugger .*: closed it/);
+  }
+});
+
 Deno.test("agent: SIGHUP -> GOODBYE restart, config reloaded, HELLO again", async () => {
   let svcRef: FakeService | undefined;
   const res = await withAgent({
@@ -308,6 +337,35 @@ Deno.test("agent: SIGHUP -> GOODBYE restart, config reloaded, HELLO again", asyn
   const later = after.split("\n").slice(1).filter((l) => l.trim() !== "");
   assert.ok(later.length > 0);
   for (const line of later) assert.equal(JSON.parse(line).level === "DEBUG", false, line);
+});
+
+Deno.test("agent: SIGTERM while the restart GOODBYE hangs ends the agent (no second HELLO)", async () => {
+  let svcRef: FakeService | undefined;
+  const base = scripted([], { idle: { cmd: "SLEEP", param: { duration: 60 } } });
+  let exitMs = Infinity;
+  const res = await withAgent({
+    // the service takes 4 s to answer GOODBYE
+    handler: (ev, all) =>
+      ev.event === "GOODBYE"
+        ? new Promise((r) => setTimeout(() => r({ status: "ok" }), 4000))
+        : base(ev, all),
+  }, async ({ svc, agent }) => {
+    svcRef = svc;
+    await svc.waitFor(has("WHATS_NEXT"), 15000, "WHATS_NEXT");
+    agent.child.kill("SIGHUP");
+    await svc.waitFor(has("GOODBYE"), 10000, "GOODBYE restart");
+    const t0 = Date.now();
+    agent.child.kill("SIGTERM");
+    await withTimeout(agent.done, 8000, "exit after SIGTERM").catch(() => {});
+    exitMs = Date.now() - t0;
+    try {
+      agent.child.kill("SIGKILL"); // when it did not exit
+    } catch { /* exited */ }
+  });
+  assert.equal(res.code, 0);
+  assert.ok(exitMs < 3000, `did not wait for the slow GOODBYE (exited after ${exitMs} ms)`);
+  assert.deepEqual(svcRef!.received.map((r) => r.event), ["HELLO", "WHATS_NEXT", "GOODBYE"]);
+  assert.deepEqual(svcRef!.received[2].param, { reason: "restart" });
 });
 
 Deno.test("agent: service failures (503, non-JSON, slow) are retried and the agent carries on", async () => {

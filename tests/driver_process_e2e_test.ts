@@ -176,8 +176,20 @@ Deno.test("driver failed progress post: driver stopped, failed", async () => {
     });
     const m = merge(out);
     assert.equal(m.status, "failed");
-    assert.match(m.message, /failed to send MEASUREMENT.*service down/);
+    assert.equal(
+      m.message,
+      "Failed to send MEASUREMENT progress: service down; the driver was stopped",
+    );
     assert.ok(await waitGone(await readPid(pidfile)));
+    // when the service client's retries ran out, its (v1) words are not repeated
+    const retried = merge({
+      ...out,
+      progressError: new Error("No more retries left, failed to send MEASUREMENT: HTTP 503: x"),
+    });
+    assert.equal(
+      retried.message,
+      "No more retries left, failed to send MEASUREMENT: HTTP 503: x; the driver was stopped",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -98,9 +98,12 @@ async function runAgent(args: string[], ctx: VerbContext): Promise<number> {
 
   let agent: Agent | undefined;
   let pending: StopReason | undefined;
+  // The stop that asks for most wins, whenever it comes: SIGTERM/SIGINT over
+  // SIGUSR1 ("exit") over SIGHUP ("restart").
+  const rank = (r: StopReason) => (r === "SIGTERM" || r === "SIGINT" ? 2 : r === "exit" ? 1 : 0);
   const request = (reason: StopReason) => {
     if (agent) agent.stop(reason);
-    if (!pending || reason === "SIGTERM" || reason === "SIGINT") pending = reason;
+    if (!pending || rank(reason) > rank(pending)) pending = reason;
   };
   const subs: [SignalName, StopReason][] = [
     ["SIGTERM", "SIGTERM"],
@@ -131,7 +134,8 @@ async function runAgent(args: string[], ctx: VerbContext): Promise<number> {
       if (pending) agent.stop(pending);
       const reason = await agent.run();
       agent = undefined;
-      if (reason !== "restart") return 0;
+      // a SIGTERM/SIGINT/SIGUSR1 that came during the restart's GOODBYE ends it
+      if (reason !== "restart" || pending !== "restart") return 0;
       pending = undefined;
       try {
         setup = await prepare(flags);
