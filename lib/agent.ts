@@ -55,8 +55,12 @@ export interface AgentOptions {
   drivers: DriverRunner;
   /** The compiled OPTUNE_PERF (checked against the metrics at DESCRIBE). */
   formula?: Formula;
-  /** Interactive mode: print the prompt and wait for Enter. */
-  prompt?: (signal: AbortSignal) => Promise<void>;
+  /**
+   * Interactive mode: print the prompt and wait for Enter. Resolving to
+   * `false` means nobody can answer (stdin closed): the agent then goes on
+   * without prompts, and honours SLEEP again.
+   */
+  prompt?: (signal: AbortSignal) => Promise<void | boolean>;
   /** Injected for tests. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Injected for tests (milliseconds). */
@@ -103,6 +107,8 @@ export class Agent {
   /** Aborted by any stop: waits between commands stop. */
   readonly #soft = new AbortController();
   #reason?: StopReason;
+  /** The interactive prompt found stdin closed. */
+  #promptGone = false;
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
@@ -183,13 +189,21 @@ export class Agent {
     return reason;
   }
 
+  /** Interactive mode, until stdin closes (see {@link AgentOptions.prompt}). */
+  get #interactive(): boolean {
+    return this.#opts.config.interactive && !this.#promptGone;
+  }
+
   /** Wait before an event is sent: the interactive prompt, or --delay. */
   async #pause(signal: AbortSignal): Promise<void> {
     const c = this.#opts.config;
     try {
-      if (c.interactive) {
-        if (this.#opts.prompt) await this.#opts.prompt(signal);
-      } else if (c.delay > 0) await this.#sleep(c.delay * 1000, signal);
+      if (this.#interactive) {
+        if (this.#opts.prompt && (await this.#opts.prompt(signal)) === false) {
+          this.#promptGone = true;
+          log.warn("stdin is closed: --interactive goes on without prompts, and SLEEP is honoured");
+        }
+      } else if (c.delay > 0 && !c.interactive) await this.#sleep(c.delay * 1000, signal);
     } catch (err) {
       if (!signal.aborted) throw err;
     }
@@ -236,7 +250,7 @@ export class Agent {
         break;
       case "SLEEP": {
         const s = sleepSeconds(param.duration);
-        if (this.#opts.config.interactive) {
+        if (this.#interactive) {
           log.info("Skipping SLEEP {seconds} s (interactive)", { seconds: s });
         } else {
           log.info("Sleeping {seconds} s", { seconds: s });

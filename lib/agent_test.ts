@@ -435,6 +435,33 @@ Deno.test("run: --delay waits before HELLO, each reply and after SLEEP (v1); --i
   assert.equal(prompts, 4, "HELLO, after the skipped SLEEP, and the two replies");
 });
 
+Deno.test("run: --interactive with stdin closed goes on without prompts and honours SLEEP", async () => {
+  const sleeps: number[] = [];
+  let n = 0;
+  let prompts = 0;
+  // deno-lint-ignore prefer-const
+  let agent!: Agent;
+  const svc = new FakeService((s) => {
+    if (s.event !== "WHATS_NEXT") return {};
+    if (++n === 3) agent.stop("exit");
+    return { cmd: "SLEEP", param: { duration: 5 } };
+  });
+  agent = makeAgent(svc, new FakeDrivers(() => outcome()), {
+    config: { interactive: true, delay: 1 },
+    prompt: () => {
+      prompts++;
+      return Promise.resolve(false);
+    },
+    sleep: (ms) => {
+      sleeps.push(ms);
+      return Promise.resolve();
+    },
+  });
+  await agent.run();
+  assert.equal(prompts, 1, "asked once (before HELLO), then never again");
+  assert.deepEqual(sleeps, [5000, 5000, 5000], "each SLEEP is slept, with no --delay (-i given)");
+});
+
 Deno.test("sleepSeconds and withPerfAlias", () => {
   assert.equal(sleepSeconds(30), 30);
   assert.equal(sleepSeconds(2.9), 2);

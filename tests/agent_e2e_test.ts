@@ -568,6 +568,23 @@ Deno.test("agent: --verbose logs the effective settings with the token redacted"
   }
 });
 
+Deno.test("agent: --interactive with stdin closed warns and honours SLEEP (no tight loop)", async () => {
+  let svcRef: FakeService | undefined;
+  const res = await withAgent({
+    handler: scripted([], { idle: { cmd: "SLEEP", param: { duration: 1 } } }),
+    config: "servo:\n  interactive: true\n", // like -i; stdin is /dev/null
+  }, async ({ svc, agent }) => {
+    svcRef = svc;
+    await svc.waitFor(has("WHATS_NEXT"), 15000, "WHATS_NEXT");
+    await new Promise((r) => setTimeout(r, 2500));
+    agent.child.kill("SIGTERM");
+  });
+  assert.equal(res.code, 0);
+  const n = svcRef!.events("WHATS_NEXT").length;
+  assert.ok(n >= 2 && n <= 5, `one WHATS_NEXT per SLEEP of 1 s, got ${n} in 2.5 s`);
+  assert.match(res.stderr, /stdin is closed: --interactive goes on without prompts/);
+});
+
 Deno.test("agent: --interactive waits for Enter before HELLO, after a skipped SLEEP and before each reply", async () => {
   const dir = await Deno.makeTempDir();
   const svc = new FakeService(

@@ -36,7 +36,7 @@ async function prepare(flags: Parameters<typeof loadConfig>[0]["flags"]): Promis
 }
 
 /** Interactive prompt: print on stdout, wait for one line on stdin. */
-function stdinPrompter(): (signal: AbortSignal) => Promise<void> {
+function stdinPrompter(): (signal: AbortSignal) => Promise<boolean> {
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let buffered = "";
   const dec = new TextDecoder();
@@ -54,13 +54,17 @@ function stdinPrompter(): (signal: AbortSignal) => Promise<void> {
       aborted.catch(() => {});
       try {
         const { value, done } = await Promise.race([reader.read(), aborted]);
-        if (done) return; // stdin closed: go on
+        if (done) {
+          await Deno.stdout.write(new TextEncoder().encode("\n"));
+          return false; // stdin closed: nobody can press Enter
+        }
         buffered += dec.decode(value, { stream: true });
       } finally {
         signal.removeEventListener("abort", onAbort!);
       }
     }
     buffered = buffered.slice(buffered.indexOf("\n") + 1);
+    return true;
   };
 }
 
