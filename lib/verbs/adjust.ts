@@ -20,10 +20,12 @@ The component is everything before the last dot: web.cpu=0.5 sets cpu of web.
   --json           print the ADJUSTMENT param as JSON
   -v, --verbose    log driver runs`;
 
-/** Parse a value: numbers as numbers, everything else as a string. */
+/** Decimal numbers (as a user writes them on a command line): 2, -0.5, 1e3. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Parse a value: decimal numbers as numbers, everything else (0x10, " 5", "") as a string. */
 export function parseValue(text: string): number | string {
-  const n = Number(text);
-  return text.trim() !== "" && Number.isFinite(n) ? n : text;
+  return DECIMAL.test(text) && Number.isFinite(Number(text)) ? Number(text) : text;
 }
 
 /** Build the ADJUST state from `comp.setting=value` arguments. */
