@@ -209,3 +209,59 @@ Deno.test("magg: cancel is forwarded; `servo driver exec` child with its own sec
     await s.cleanup();
   }
 });
+
+/** A measure.d child that says has_cancel but ignores SIGUSR1, and sleeps `marker` seconds. */
+function stubbornChild(marker: string, hangIn: "--describe" | "run"): string {
+  return `#!/bin/sh
+case "$1" in
+  --info) echo '{"version":"1","has_cancel":true}'; exit 0 ;;
+  --describe) ${
+    hangIn === "--describe" ? `sleep ${marker}` : "true"
+  }; echo '{"status":"ok","metrics":{"s":{}}}'; exit 0 ;;
+esac
+cat > /dev/null
+trap '' USR1
+echo '{"progress": 1}'
+sleep ${marker}
+`;
+}
+
+Deno.test("magg: SIGTERM stops every child at once, before the agent's SIGKILL 3 s later", async () => {
+  // A cancel (SIGUSR1) gives children a grace period; a SIGTERM from the
+  // agent does not: the agent kills magg's group 3 s after it, and magg's
+  // children lead their own groups.
+  const marker = `4${Math.floor(Math.random() * 1e6)}.5`;
+  const s = await setup(["01a"]);
+  try {
+    await Deno.writeTextFile(`${s.dir}/measure.d/20stubborn`, stubbornChild(marker, "run"));
+    await Deno.chmod(`${s.dir}/measure.d/20stubborn`, 0o755);
+    await s.write("01a.sleep", "30");
+    const start = Date.now();
+    const r = await s.run(["app"], { control: { duration: 30 } }, {
+      signal: "SIGTERM",
+      signalAfterMs: 2000,
+    });
+    const ms = Date.now() - start - 2000;
+    assert.ok(ms < 3000, `magg took ${ms} ms after SIGTERM`);
+    assert.equal(r.result.message, "Exiting due to signal: 15", r.stdout);
+    assert.deepEqual(await waitNoProcess(`sleep ${marker}`), [], "the stubborn child was stopped");
+  } finally {
+    await s.cleanup();
+  }
+});
+Deno.test("magg: SIGTERM during --describe stops the children it queries", async () => {
+  const marker = `5${Math.floor(Math.random() * 1e6)}.5`;
+  const s = await setup([]);
+  try {
+    await Deno.writeTextFile(`${s.dir}/measure.d/20stubborn`, stubbornChild(marker, "--describe"));
+    await Deno.chmod(`${s.dir}/measure.d/20stubborn`, 0o755);
+    const r = await s.run(["--describe", "app"], undefined, {
+      signal: "SIGTERM",
+      signalAfterMs: 1500,
+    });
+    assert.notEqual(r.code, 0);
+    assert.deepEqual(await waitNoProcess(`sleep ${marker}`), [], "the queried child was stopped");
+  } finally {
+    await s.cleanup();
+  }
+});

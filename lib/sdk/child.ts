@@ -13,7 +13,9 @@
  *   result line, `failed` when the exit code is not 0 and no status was
  *   given, stderr appended to the message per `OPTUNE_VERBOSE_STDERR`;
  * - `signal` cancels: SIGUSR1 to a child that said `has_cancel`, then the
- *   group is stopped after `cancelGraceMs`; other children are stopped at once.
+ *   group is stopped after `cancelGraceMs`; other children are stopped at
+ *   once, and so is every child when the signal's reason is a
+ *   {@link DriverTerminated} (the parent got SIGTERM or SIGINT).
  *
  * @example
  * ```ts
@@ -24,6 +26,7 @@
 import { ChunkReader } from "../chunk_reader.ts";
 import { readLines } from "../lines.ts";
 import { spawnGroup } from "../process.ts";
+import { DriverTerminated } from "./types.ts";
 import { isRecord } from "./util.ts";
 
 /** Options of {@link runChildDriver}. */
@@ -128,7 +131,9 @@ export async function runChildDriver(
   let cancelTimer: ReturnType<typeof setTimeout> | undefined;
   const onAbort = () => {
     cancelled = true;
-    if (opts.hasCancel) {
+    // SIGTERM/SIGINT to the parent (not a cancel): the child goes at once,
+    // since the agent kills the parent's group 3 s after its SIGTERM
+    if (opts.hasCancel && !(opts.signal?.reason instanceof DriverTerminated)) {
       try {
         child.process.kill("SIGUSR1");
       } catch {

@@ -37,6 +37,7 @@ import {
   type DriverContext,
   type DriverDefinition,
   DriverFailure,
+  DriverTerminated,
   type MeasureDriver,
 } from "./types.ts";
 import { isRecord } from "./util.ts";
@@ -47,6 +48,13 @@ export const EXIT_REPORTED = 3;
 export const EXIT_USAGE = 2;
 /** Exit code of an unexpected error (a bug or an unhandled exception). */
 export const EXIT_CRASH = 1;
+
+/**
+ * Longest cleanup after SIGTERM/SIGINT, in ms: the agent stops a driver's
+ * group with SIGKILL 3 s after its SIGTERM, and the driver's own children
+ * must be gone before that (lib/sdk/child.ts stops them at once).
+ */
+export const TERMINATE_GRACE_MS = 1500;
 
 /** Options of {@link runDriver}; the defaults are the real process. */
 export interface RunDriverOptions {
@@ -162,7 +170,7 @@ export async function runDriver(
   );
   const log = lazy.logger;
 
-  let args;
+  let args: ReturnType<typeof parseDriverArgs>;
   try {
     args = parseDriverArgs(argv);
   } catch (err) {
@@ -182,226 +190,252 @@ export async function runDriver(
     sink.writeText(def.version);
     return 0;
   }
-  if (args.info) {
-    if (args.describe || args.query) {
-      return usageError("--info cannot be combined with --describe/--query");
-    }
-    const info: Record<string, unknown> = {
-      version: def.version,
-      has_cancel: def.canCancel === true,
-    };
-    if (def.info) {
-      try {
-        Object.assign(info, await def.info({ appId: args.positionals[0] ?? "", env, cwd }));
-      } catch (err) {
-        const failure = err instanceof DriverFailure ? err : undefined;
-        sink.writeLine({
-          status: failure?.status ?? "failed",
-          reason: failure?.reason ?? "unknown",
-          message: err instanceof Error ? err.message : String(err),
-        });
-        await lazy.flush();
-        return failure ? EXIT_REPORTED : EXIT_CRASH;
-      }
-    }
-    sink.writeLine(info);
-    return 0;
-  }
-  if (def.kind === "measure" && args.query) {
-    return usageError("unrecognized argument: --query (a measure driver takes --describe)");
-  }
-  if (args.positionals.length > 1) return usageError("too many arguments");
-  const appId = args.positionals[0] ?? "";
-  const describing = args.query || args.describe;
-  if (!appId && def.kind === "adjust") return usageError("app_id is required");
 
-  // Output state: progress, and nothing after the result line.
-  let closed = false;
-  const write = (obj: unknown) => {
-    if (!closed) sink.writeLine(obj);
-  };
-  const writeResult = (obj: unknown) => {
-    write(obj);
-    closed = true;
-  };
-  let lastProgress = 0;
-  let lastMessage: string | undefined;
-  let stage: string | undefined;
-  let stageprogress: number | undefined;
-  const emitProgress = () => {
-    const line: Record<string, unknown> = { progress: lastProgress };
-    if (lastMessage !== undefined) line.message = lastMessage;
-    if (stage !== undefined) line.stage = stage;
-    if (stageprogress !== undefined) line.stageprogress = stageprogress;
-    write(line);
-  };
-
+  // SIGTERM and SIGINT are handled from here on, --info and describe
+  // included: what the driver started is stopped, never orphaned (its
+  // children lead their own process groups, out of reach of a group kill).
   const controller = new AbortController();
-  const loc = configLocation(def.name, env, cwd);
-  const ctx: DriverContext = {
-    appId,
-    section: loc.section,
-    config: undefined,
-    configFile: loc.file,
-    progress(percent, message) {
-      const p = Number(percent);
-      lastProgress = Number.isFinite(p) ? Math.max(0, Math.min(100, Math.round(p * 10) / 10)) : 0;
-      if (message !== undefined) lastMessage = message;
-      emitProgress();
-    },
-    message(message) {
-      lastMessage = message;
-    },
-    stage(name, sp) {
-      stage = name;
-      stageprogress = sp;
-    },
-    signal: controller.signal,
-    log,
-    env,
-    cwd,
-  };
-
   const unsubscribe: (() => void)[] = [];
-  let ticker: ReturnType<typeof setInterval> | undefined;
   const cancelBy = (signal: string, num: number) => () => {
     if (controller.signal.aborted) return;
-    const failure = signal === "SIGUSR1"
-      ? new DriverFailure(`Exiting due to signal: ${num}`, {
-        status: "cancelled",
-        reason: "cancelled",
-      })
-      : new DriverFailure(`Exiting due to signal: ${num}`, { status: "failed", reason: "unknown" });
-    controller.abort(failure);
+    const message = `Exiting due to signal: ${num}`;
+    controller.abort(
+      signal === "SIGUSR1"
+        ? new DriverFailure(message, { status: "cancelled", reason: "cancelled" })
+        : new DriverTerminated(message),
+    );
   };
-
-  const fail = (err: unknown): number => {
-    if (err instanceof DriverFailure) {
-      writeResult({ status: err.status, reason: err.reason, message: err.message });
-      log.error("{status}: {message}", { status: err.status, message: err.message });
-      return EXIT_REPORTED;
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    writeResult({ status: "failed", reason: "unknown", message });
-    const props: Record<string, unknown> = { message };
-    if (env.SERVO_DRIVER_DEBUG) props.stack = (err as Error)?.stack;
-    log.error("The driver failed unexpectedly: {message}", props);
-    return EXIT_CRASH;
-  };
-
-  const onUnhandled = (e: PromiseRejectionEvent) => {
-    e.preventDefault();
-    const reason = e.reason instanceof Error ? e.reason.message : String(e.reason);
-    log.error("Unhandled error in the driver: {reason}", { reason });
-  };
-  globalThis.addEventListener("unhandledrejection", onUnhandled);
-
-  let code: number;
+  const signals = opts.handleSignals !== false ? opts.signals ?? osSignals() : undefined;
+  if (signals) {
+    unsubscribe.push(signals.on("SIGTERM", cancelBy("SIGTERM", 15)));
+    unsubscribe.push(signals.on("SIGINT", cancelBy("SIGINT", 2)));
+  }
   try {
-    const { config, used } = await loadSectionFrom(loc.file, loc.section, loc.fallback);
-    ctx.config = config;
-    ctx.section = used;
+    return await runParsed();
+  } finally {
+    for (const u of unsubscribe) u();
+  }
 
-    if (describing) {
-      if (def.kind === "measure") {
-        const metrics = await def.describe(ctx);
-        writeResult({ status: "ok", metrics: metrics ?? {} });
-      } else {
-        const res = (await def.query(ctx) ?? {}) as Record<string, unknown>;
-        const out = def.kind === "adjust" && !isRecord(res.application)
-          ? { application: res }
-          : res;
-        writeResult({ status: "ok", ...out });
+  async function runParsed(): Promise<number> {
+    if (args.info) {
+      if (args.describe || args.query) {
+        return usageError("--info cannot be combined with --describe/--query");
       }
+      const info: Record<string, unknown> = {
+        version: def.version,
+        has_cancel: def.canCancel === true,
+      };
+      if (def.info) {
+        // a signal stops the children an aggregator asks for their --info
+        const onStop = () => void stopAllGroups(1000);
+        controller.signal.addEventListener("abort", onStop, { once: true });
+        try {
+          Object.assign(info, await def.info({ appId: args.positionals[0] ?? "", env, cwd }));
+        } catch (err) {
+          const failure = err instanceof DriverFailure ? err : undefined;
+          sink.writeLine({
+            status: failure?.status ?? "failed",
+            reason: failure?.reason ?? "unknown",
+            message: err instanceof Error ? err.message : String(err),
+          });
+          await lazy.flush();
+          return failure ? EXIT_REPORTED : EXIT_CRASH;
+        }
+      }
+      sink.writeLine(info);
       return 0;
     }
-
-    // An operation: read the request.
-    const input = parseRequest(opts.stdin ?? await readAllStdin());
-
-    if (opts.handleSignals !== false) {
-      const signals = opts.signals ?? osSignals();
-      if (def.canCancel) unsubscribe.push(signals.on("SIGUSR1", cancelBy("SIGUSR1", 10)));
-      unsubscribe.push(signals.on("SIGTERM", cancelBy("SIGTERM", 15)));
-      unsubscribe.push(signals.on("SIGINT", cancelBy("SIGINT", 2)));
+    if (def.kind === "measure" && args.query) {
+      return usageError("unrecognized argument: --query (a measure driver takes --describe)");
     }
-    if (opts.cancel) {
-      const onCancel = cancelBy("SIGUSR1", 10);
-      if (opts.cancel.aborted) onCancel();
-      opts.cancel.addEventListener("abort", onCancel, { once: true });
-      unsubscribe.push(() => opts.cancel!.removeEventListener("abort", onCancel));
-    }
-    let interval = def.progressInterval ?? 30;
-    const ioTimeout = Number(env.OPTUNE_IO_TIMEOUT);
-    if (interval > 0 && ioTimeout > 0) interval = Math.min(interval, Math.max(0.5, ioTimeout / 2));
+    if (args.positionals.length > 1) return usageError("too many arguments");
+    const appId = args.positionals[0] ?? "";
+    const describing = args.query || args.describe;
+    if (!appId && def.kind === "adjust") return usageError("app_id is required");
 
-    const run = async (): Promise<Record<string, unknown>> => {
-      if (def.kind === "adjust") {
-        const res = await (def as AdjustDriver).adjust(
-          ctx,
-          unwrapAdjustInput(input) as Parameters<AdjustDriver["adjust"]>[1],
-        );
-        if (res !== undefined && res !== null && !isRecord(res)) {
-          throw new Error("adjust() must return an object or nothing");
-        }
-        return { status: "ok", reason: "success", ...(res ?? {}) };
-      }
-      if (def.kind === "measure") {
-        const res = await (def as MeasureDriver).measure(ctx, input);
-        if (!isRecord(res) || !isRecord(res.metrics)) {
-          throw new Error("measure() must return an object with a metrics object");
-        }
-        const out: Record<string, unknown> = { status: "ok", metrics: res.metrics };
-        if (isRecord(res.annotations) && Object.keys(res.annotations).length > 0) {
-          out.annotations = res.annotations;
-        }
-        return out;
-      }
-      const res = await def.query(ctx);
-      return { status: "ok", ...(res ?? {}) };
+    // Output state: progress, and nothing after the result line.
+    let closed = false;
+    const write = (obj: unknown) => {
+      if (!closed) sink.writeLine(obj);
     };
-    const work = run();
-    // The ticker starts once the work is really waiting for something: the
-    // first timer of a process costs tens of milliseconds, and a quick
-    // operation needs no ticker.
-    let settled = false;
-    work.then(() => (settled = true), () => (settled = true));
-    for (let i = 0; i < 3 && !settled; i++) await Promise.resolve();
-    if (interval > 0 && !settled) ticker = setInterval(emitProgress, interval * 1000);
-    const out = await withCancel(
-      work,
-      controller.signal,
-      opts.cancelGraceMs ?? (def.cancelGraceSeconds ?? 5) * 1000,
-    );
-    if (ticker !== undefined) clearInterval(ticker);
-    writeResult(out);
-    code = out.status === "ok" ? 0 : EXIT_REPORTED;
-  } catch (err) {
-    code = fail(err);
-  } finally {
-    if (ticker !== undefined) clearInterval(ticker);
-    for (const u of unsubscribe) u();
-    // Whatever the driver left running stops now: its signal, then its process groups.
-    if (!controller.signal.aborted) {
-      controller.abort(new DriverFailure("The driver finished", { status: "failed" }));
+    const writeResult = (obj: unknown) => {
+      write(obj);
+      closed = true;
+    };
+    let lastProgress = 0;
+    let lastMessage: string | undefined;
+    let stage: string | undefined;
+    let stageprogress: number | undefined;
+    const emitProgress = () => {
+      const line: Record<string, unknown> = { progress: lastProgress };
+      if (lastMessage !== undefined) line.message = lastMessage;
+      if (stage !== undefined) line.stage = stage;
+      if (stageprogress !== undefined) line.stageprogress = stageprogress;
+      write(line);
+    };
+
+    const loc = configLocation(def.name, env, cwd);
+    const ctx: DriverContext = {
+      appId,
+      section: loc.section,
+      config: undefined,
+      configFile: loc.file,
+      progress(percent, message) {
+        const p = Number(percent);
+        lastProgress = Number.isFinite(p) ? Math.max(0, Math.min(100, Math.round(p * 10) / 10)) : 0;
+        if (message !== undefined) lastMessage = message;
+        emitProgress();
+      },
+      message(message) {
+        lastMessage = message;
+      },
+      stage(name, sp) {
+        stage = name;
+        stageprogress = sp;
+      },
+      signal: controller.signal,
+      log,
+      env,
+      cwd,
+    };
+
+    let ticker: ReturnType<typeof setInterval> | undefined;
+
+    const fail = (err: unknown): number => {
+      if (err instanceof DriverFailure) {
+        writeResult({ status: err.status, reason: err.reason, message: err.message });
+        log.error("{status}: {message}", { status: err.status, message: err.message });
+        return EXIT_REPORTED;
+      }
+      const message = err instanceof Error ? err.message : String(err);
+      writeResult({ status: "failed", reason: "unknown", message });
+      const props: Record<string, unknown> = { message };
+      if (env.SERVO_DRIVER_DEBUG) props.stack = (err as Error)?.stack;
+      log.error("The driver failed unexpectedly: {message}", props);
+      return EXIT_CRASH;
+    };
+
+    const onUnhandled = (e: PromiseRejectionEvent) => {
+      e.preventDefault();
+      const reason = e.reason instanceof Error ? e.reason.message : String(e.reason);
+      log.error("Unhandled error in the driver: {reason}", { reason });
+    };
+    globalThis.addEventListener("unhandledrejection", onUnhandled);
+
+    let code: number;
+    try {
+      const { config, used } = await loadSectionFrom(loc.file, loc.section, loc.fallback);
+      ctx.config = config;
+      ctx.section = used;
+
+      if (describing) {
+        // a signal stops the children an aggregator queries
+        controller.signal.addEventListener("abort", () => void stopAllGroups(1000), { once: true });
+        if (def.kind === "measure") {
+          const metrics = await def.describe(ctx);
+          writeResult({ status: "ok", metrics: metrics ?? {} });
+        } else {
+          const res = (await def.query(ctx) ?? {}) as Record<string, unknown>;
+          const out = def.kind === "adjust" && !isRecord(res.application)
+            ? { application: res }
+            : res;
+          writeResult({ status: "ok", ...out });
+        }
+        return 0;
+      }
+
+      // An operation: read the request.
+      const input = parseRequest(opts.stdin ?? await readAllStdin());
+
+      if (signals && def.canCancel) {
+        unsubscribe.push(signals.on("SIGUSR1", cancelBy("SIGUSR1", 10)));
+      }
+      if (opts.cancel) {
+        const onCancel = cancelBy("SIGUSR1", 10);
+        if (opts.cancel.aborted) onCancel();
+        opts.cancel.addEventListener("abort", onCancel, { once: true });
+        unsubscribe.push(() => opts.cancel!.removeEventListener("abort", onCancel));
+      }
+      let interval = def.progressInterval ?? 30;
+      const ioTimeout = Number(env.OPTUNE_IO_TIMEOUT);
+      if (interval > 0 && ioTimeout > 0) {
+        interval = Math.min(interval, Math.max(0.5, ioTimeout / 2));
+      }
+
+      const run = async (): Promise<Record<string, unknown>> => {
+        if (def.kind === "adjust") {
+          const res = await (def as AdjustDriver).adjust(
+            ctx,
+            unwrapAdjustInput(input) as Parameters<AdjustDriver["adjust"]>[1],
+          );
+          if (res !== undefined && res !== null && !isRecord(res)) {
+            throw new Error("adjust() must return an object or nothing");
+          }
+          return { status: "ok", reason: "success", ...(res ?? {}) };
+        }
+        if (def.kind === "measure") {
+          const res = await (def as MeasureDriver).measure(ctx, input);
+          if (!isRecord(res) || !isRecord(res.metrics)) {
+            throw new Error("measure() must return an object with a metrics object");
+          }
+          const out: Record<string, unknown> = { status: "ok", metrics: res.metrics };
+          if (isRecord(res.annotations) && Object.keys(res.annotations).length > 0) {
+            out.annotations = res.annotations;
+          }
+          return out;
+        }
+        const res = await def.query(ctx);
+        return { status: "ok", ...(res ?? {}) };
+      };
+      const work = run();
+      // The ticker starts once the work is really waiting for something: the
+      // first timer of a process costs tens of milliseconds, and a quick
+      // operation needs no ticker.
+      let settled = false;
+      work.then(() => (settled = true), () => (settled = true));
+      for (let i = 0; i < 3 && !settled; i++) await Promise.resolve();
+      if (interval > 0 && !settled) ticker = setInterval(emitProgress, interval * 1000);
+      const out = await withCancel(work, controller.signal, () => {
+        const grace = opts.cancelGraceMs ?? (def.cancelGraceSeconds ?? 5) * 1000;
+        // terminated: the agent sends SIGKILL 3 s after its SIGTERM
+        return controller.signal.reason instanceof DriverTerminated
+          ? Math.min(grace, TERMINATE_GRACE_MS)
+          : grace;
+      });
+      if (ticker !== undefined) clearInterval(ticker);
+      writeResult(out);
+      code = out.status === "ok" ? 0 : EXIT_REPORTED;
+    } catch (err) {
+      code = fail(err);
+    } finally {
+      if (ticker !== undefined) clearInterval(ticker);
+      for (const u of unsubscribe) u();
+      // Whatever the driver left running stops now: its signal, then its process groups.
+      if (!controller.signal.aborted) {
+        controller.abort(new DriverFailure("The driver finished", { status: "failed" }));
+      }
+      if (opts.stopGroups !== false) await stopAllGroups(500);
+      // Let rejections caused by the abort surface while our handler is on
+      // (a macrotask; skipped for quick operations, which started no timer).
+      if (ticker !== undefined || controller.signal.reason?.message !== "The driver finished") {
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      globalThis.removeEventListener("unhandledrejection", onUnhandled);
+      await lazy.flush();
     }
-    if (opts.stopGroups !== false) await stopAllGroups(500);
-    // Let rejections caused by the abort surface while our handler is on
-    // (a macrotask; skipped for quick operations, which started no timer).
-    if (ticker !== undefined || controller.signal.reason?.message !== "The driver finished") {
-      await new Promise((r) => setTimeout(r, 0));
-    }
-    globalThis.removeEventListener("unhandledrejection", onUnhandled);
-    await lazy.flush();
+    return code;
   }
-  return code;
 }
 
 /**
- * Wait for `work`. When `signal` aborts first, give the work up to `graceMs`
+ * Wait for `work`. When `signal` aborts first, give the work up to `graceMs()`
  * to finish its cleanup (it sees the same signal), then throw the abort reason.
  */
-async function withCancel<T>(work: Promise<T>, signal: AbortSignal, graceMs: number): Promise<T> {
+async function withCancel<T>(
+  work: Promise<T>,
+  signal: AbortSignal,
+  graceMs: () => number,
+): Promise<T> {
   work.catch(() => {});
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<"aborted">((resolve) => {
@@ -418,7 +452,7 @@ async function withCancel<T>(work: Promise<T>, signal: AbortSignal, graceMs: num
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       work.then(() => {}, () => {}),
-      new Promise<void>((r) => (timer = setTimeout(r, graceMs))),
+      new Promise<void>((r) => (timer = setTimeout(r, graceMs()))),
     ]);
     clearTimeout(timer);
     throw signal.reason;

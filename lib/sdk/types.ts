@@ -161,3 +161,15 @@ export class DriverFailure extends Error {
     this.reason = reason;
   }
 }
+
+/**
+ * The reason `ctx.signal` aborts on SIGTERM or SIGINT (a cancel, SIGUSR1, is
+ * a plain DriverFailure with status `cancelled`): the caller wants the driver
+ * gone within seconds, so children are stopped at once, not cancelled.
+ */
+export class DriverTerminated extends DriverFailure {
+  constructor(message: string) {
+    super(message, { status: "failed", reason: "unknown" });
+    this.name = "DriverTerminated";
+  }
+}
