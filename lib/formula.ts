@@ -41,6 +41,16 @@ export class FormulaError extends ConfigError {}
 
 const REMOVED_FUNCTIONS = ["random", "map", "fold", "filter", "indexOf", "join", "sum"];
 
+/**
+ * Longest formula, in characters. A perf formula is a line; expr-eval's own
+ * analysis grows with the square of the number of names, so a huge one
+ * (sent in a DESCRIPTION) would stall `servo serve`.
+ */
+export const MAX_FORMULA_LENGTH = 4096;
+
+/** `name(`: a call (member access is off, so a name is never after a dot). */
+const CALL = /(?<![A-Za-z0-9_$])([A-Za-z_$][A-Za-z0-9_$]*)\s*\(/g;
+
 function makeParser(): Parser {
   const parser = new Parser({
     allowMemberAccess: false,
@@ -57,6 +67,16 @@ function makeParser(): Parser {
   return parser;
 }
 
+/** An instruction of expr-eval's compiled form (nested ones in IEXPR). */
+type Token = { type: string; value: unknown };
+
+function* tokensOf(tokens: Token[]): Generator<Token> {
+  for (const t of tokens) {
+    yield t;
+    if (t.type === "IEXPR" && Array.isArray(t.value)) yield* tokensOf(t.value as Token[]);
+  }
+}
+
 /** The formula identifier of a metric name (see the module doc). */
 export function metricIdentifier(name: string): string {
   const id = name.replace(/[^A-Za-z0-9_]/g, "_");
@@ -68,6 +88,11 @@ export function metricIdentifier(name: string): string {
  * exist, is a FormulaError naming `source` (default "OPTUNE_PERF").
  */
 export function compileFormula(text: string, source = "OPTUNE_PERF"): Formula {
+  if (text.length > MAX_FORMULA_LENGTH) {
+    throw new FormulaError(
+      `${source} is longer than ${MAX_FORMULA_LENGTH} characters (${text.length})`,
+    );
+  }
   const parser = makeParser();
   let expr;
   try {
@@ -79,16 +104,31 @@ export function compileFormula(text: string, source = "OPTUNE_PERF"): Formula {
       { cause: err },
     );
   }
-  const variables = expr.variables();
-  // expr-eval reports a call of an unknown function as a variable.
-  const unknownFn = variables.find((v) =>
-    new RegExp(`(^|[^A-Za-z0-9_$])${v.replace(/\$/g, "\\$")}\\s*\\(`).test(text)
-  );
-  if (unknownFn) {
-    throw new FormulaError(
-      `${source} calls an unknown function "${unknownFn}": ${JSON.stringify(text)}`,
-    );
+  // Every name is a metric or one of the parser's own functions and
+  // operators: expr-eval looks names up with `in`, so inherited ones
+  // (valueOf, isPrototypeOf, constructor, ...) would otherwise be callable.
+  // It also reports a call of an unknown function as a variable.
+  const called = new Set([...text.matchAll(CALL)].map((m) => m[1]));
+  // binaryOps and ternaryOps exist at run time but not in expr-eval's types
+  const ops = parser as unknown as Record<"unaryOps" | "binaryOps" | "ternaryOps", object>;
+  const own: Record<string, object> = {
+    IOP1: ops.unaryOps,
+    IOP2: ops.binaryOps,
+    IOP3: ops.ternaryOps,
+  };
+  for (const t of tokensOf((expr as unknown as { tokens: Token[] }).tokens)) {
+    const name = String(t.value);
+    const ok = t.type in own
+      ? Object.hasOwn(own[t.type], name)
+      : t.type !== "IVAR" || Object.hasOwn(parser.functions, name) ||
+        (!called.has(name) && !(name in parser.functions));
+    if (!ok) {
+      throw new FormulaError(
+        `${source} calls an unknown function "${name}": ${JSON.stringify(text)}`,
+      );
+    }
   }
+  const variables = expr.variables();
   return {
     text,
     variables,

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { compileFormula, FormulaError, metricIdentifier, unknownVariables } from "./formula.ts";
+import {
+  compileFormula,
+  FormulaError,
+  MAX_FORMULA_LENGTH,
+  metricIdentifier,
+  unknownVariables,
+} from "./formula.ts";
 import { ConfigError } from "./errors.ts";
 
 Deno.test("metricIdentifier maps non-identifier characters to _", () => {
@@ -46,4 +52,37 @@ Deno.test("evaluate accepts numbers only and needs every variable", () => {
 Deno.test("unknownVariables names identifiers without a metric", () => {
   const f = compileFormula("requests_throughput / cost");
   assert.deepEqual(unknownVariables(f, ["requests throughput", "latency"]), ["cost"]);
+});
+
+Deno.test("compileFormula rejects names inherited from Object.prototype", () => {
+  for (
+    const text of [
+      "isPrototypeOf(a)",
+      "hasOwnProperty(a)",
+      "valueOf",
+      "constructor(1)",
+      "a + toString",
+    ]
+  ) {
+    assert.throws(() => compileFormula(text), FormulaError, text);
+  }
+  assert.equal(
+    compileFormula("max(a, b) + sqrt(c) + pow(d, 2)").evaluate({ a: 1, b: 2, c: 4, d: 3 }),
+    13,
+  );
+});
+
+Deno.test("compileFormula refuses a huge formula at once (expr-eval's analysis is quadratic)", () => {
+  const names = Array.from({ length: 60_000 }, (_, i) => `v${i}`).join("+");
+  const t0 = performance.now();
+  assert.throws(() => compileFormula(names), /longer than 4096 characters/);
+  assert.ok(performance.now() - t0 < 100);
+  // the longest allowed one compiles quickly
+  const long = Array.from({ length: 600 }, (_, i) => `v${i}`).join("+").slice(
+    0,
+    MAX_FORMULA_LENGTH,
+  );
+  const t1 = performance.now();
+  compileFormula(long.replace(/\+$/, ""));
+  assert.ok(performance.now() - t1 < 1000, `${performance.now() - t1} ms`);
 });

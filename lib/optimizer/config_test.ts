@@ -133,6 +133,14 @@ Deno.test("space: descriptor settings to engine params and back", () => {
       [{ components: { w: { settings: { x: { type: "bool" } } } } }, /unknown type/],
       [{ components: { w: { settings: { x: { min: 0, max: 1, step: -1 } } } } }, /step must be/],
       [{ components: { w: 5 } }, /component w: must be an object/],
+      [
+        {
+          settings: Object.fromEntries(
+            Array.from({ length: 65 }, (_, i) => [`s${i}`, { min: 0, max: 1, step: 1 }]),
+          ),
+        },
+        /65 settings; servo serve optimizes at most 64/,
+      ],
     ] as [unknown, RegExp][]
   ) assert.throws(() => buildSpace(app), re);
 });

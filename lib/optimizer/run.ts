@@ -161,7 +161,19 @@ export class AppRun {
       this.#trials = (this.#store.trials(this.name) as TrialRecord[]).filter((t) =>
         isRecord(t) && typeof t.n === "number"
       );
-      if (isRecord(row.descriptor)) this.#setDescriptor(row.descriptor);
+      if (isRecord(row.descriptor)) {
+        try {
+          this.#setDescriptor(row.descriptor);
+        } catch (err) {
+          // e.g. the service config lost the perf formula this app relied on:
+          // this app asks the agent to DESCRIBE again; the others are unaffected
+          this.#clearDescriptor();
+          log.warn("{app}: the stored descriptor cannot be used now ({error}); describing again", {
+            app: this.name,
+            error: (err as Error).message,
+          });
+        }
+      }
     }
   }
 

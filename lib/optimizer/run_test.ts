@@ -416,6 +416,26 @@ Deno.test("the run is rebuilt from the store: pending command, trials, counters"
   assert.ok(store.decisions("t").length >= 4);
 });
 
+Deno.test("a stored descriptor that no longer fits the config is described again", () => {
+  // the app's perf formula came from the service config; the config lost it
+  const { store, send } = setup({ perf: "rps" });
+  const { optimization: _, ...noPerf } = DESCRIPTOR;
+  send("HELLO", {});
+  send("WHATS_NEXT");
+  send("DESCRIPTION", { descriptor: noPerf });
+  assert.equal(send("WHATS_NEXT").cmd, "MEASURE");
+  const row = store.listApps().find((r) => r.name === "t")!;
+  const config = { ...DEFAULT_APP_CONFIG, budget: 2 };
+  const run2 = new AppRun({ name: "t", store, config, engine: new ScriptEngine([P1]) }, row);
+  const d = run2.handle("WHATS_NEXT", null);
+  assert.equal(d.cmd, "DESCRIBE");
+  // describing again with a formula carries on
+  assert.deepEqual(run2.handle("DESCRIPTION", { cmd_uid: d.cmd_uid, descriptor: DESCRIPTOR }), {
+    status: "ok",
+  });
+  assert.equal(run2.handle("WHATS_NEXT", null).cmd, "MEASURE");
+});
+
 Deno.test("every event in every state answers without throwing", () => {
   const events: [string, Record<string, unknown> | null][] = [
     ["HELLO", { agent: "x" }],

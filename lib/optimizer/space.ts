@@ -37,6 +37,13 @@ export interface Space {
 }
 
 /** Thrown when a descriptor cannot be optimized; the message says why. */
+/**
+ * Most settings in one space. The Gaussian-process step runs on the
+ * service's only thread and grows steeply with the dimension (about 0.7 s a
+ * step at 64 settings, 5 s at 200, minutes at 2,000), stalling every app.
+ */
+export const MAX_SETTINGS = 64;
+
 export class SpaceError extends Error {
   override name = "SpaceError";
 }
@@ -128,6 +135,11 @@ export function buildSpace(application: unknown): Space {
   }
   add(null, application.settings);
   if (params.length === 0) throw new SpaceError("the descriptor has no settings to optimize");
+  if (params.length > MAX_SETTINGS) {
+    throw new SpaceError(
+      `the descriptor has ${params.length} settings; servo serve optimizes at most ${MAX_SETTINGS}`,
+    );
+  }
   const baseline: Point = {};
   for (const p of params) baseline[p.key] = valueOrDefault(p);
   return {
