@@ -96,8 +96,16 @@ export class Store {
   /** Open (creating when needed) `servo.db` in `dir`; ":memory:" for tests. */
   static open(dir: string): Store {
     if (dir === ":memory:") return new Store(":memory:");
-    Deno.mkdirSync(dir, { recursive: true });
-    return new Store(`${dir}/servo.db`);
+    // The database holds every descriptor and event: owner-only, like the
+    // token file (SQLite gives its -wal and -shm files the same mode).
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = `${dir}/servo.db`;
+    try {
+      Deno.writeFileSync(file, new Uint8Array(), { mode: 0o600, createNew: true });
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    }
+    return new Store(file);
   }
 
   /** Run `fn` in one transaction (nested calls join the outer one). */
