@@ -239,8 +239,16 @@ export class ServiceClient implements Service {
       );
     }
     if (debugEnabled()) log.debug("Received for {event}: {body}", { event, body: text });
-    return data !== null && typeof data === "object" && !Array.isArray(data)
-      ? data as Record<string, unknown>
-      : {};
+    if (data !== null && typeof data === "object" && !Array.isArray(data)) {
+      return data as Record<string, unknown>;
+    }
+    // Taken as {}. For WHATS_NEXT the agent then logs an unexpected
+    // response, so say here what the body really was.
+    if (event === "WHATS_NEXT") {
+      log.warn("The response to WHATS_NEXT is not a JSON object: {body}", {
+        body: text.length > 200 ? `${text.slice(0, 200)}...` : text,
+      });
+    }
+    return {};
   }
 }

@@ -472,6 +472,26 @@ Deno.test("agent: missing cmd and unknown cmd are logged and paused, missing par
   assert.match(messages(res.stderr), /Unknown command/);
 });
 
+Deno.test("agent: a WHATS_NEXT answer that is not an object is logged as it was", async () => {
+  const base = scripted([{ cmd: "MEASURE" }]);
+  let n = 0;
+  const res = await withAgent({
+    handler: (ev, all) =>
+      ev.event === "WHATS_NEXT" && n++ === 0
+        ? Response.json(["not", "an", "object"])
+        : base(ev, all),
+    env: { SERVO_RETRY_DELAY_SEC: "0.3" },
+  }, async ({ svc, agent }) => {
+    await svc.waitFor(completion("MEASUREMENT"), 15000, "MEASUREMENT");
+    agent.child.kill("SIGTERM");
+  });
+  assert.match(
+    messages(res.stderr),
+    /The response to WHATS_NEXT is not a JSON object: \[.*not.*an.*object.*\]/,
+  );
+  assert.match(messages(res.stderr), /Unexpected response to WHATS_NEXT/);
+});
+
 Deno.test("agent: environment pre-flight mismatch skips the command", async () => {
   let svcRef: FakeService | undefined;
   await withAgent({
