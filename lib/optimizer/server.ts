@@ -72,6 +72,23 @@ export function servoApp(path: string): string | null {
   return `${account}/${app}`;
 }
 
+/**
+ * A browser's request from another site (its Origin is not this host): with
+ * `--no-auth`, a web page could otherwise drive or stop apps with simple
+ * cross-site POSTs. Agents and curl send no Origin; the dashboard's own
+ * requests are same-origin.
+ */
+function crossSite(req: Request, url: URL): boolean {
+  if (req.method === "GET" || req.method === "HEAD") return false;
+  const origin = req.headers.get("origin");
+  if (origin === null) return false;
+  try {
+    return new URL(origin).host !== (req.headers.get("host") ?? url.host);
+  } catch {
+    return true; // "null" (sandboxed pages, file:) or garbage
+  }
+}
+
 /** Build the request handler. */
 export function createHandler(opts: HandlerOptions): (req: Request) => Promise<Response> {
   const { service, token } = opts;
@@ -83,6 +100,9 @@ export function createHandler(opts: HandlerOptions): (req: Request) => Promise<R
     try {
       const url = new URL(req.url);
       path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, "") : url.pathname;
+      if (crossSite(req, url)) {
+        return json({ message: "cross-site requests are not accepted" }, 403);
+      }
       const app = servoApp(path);
       if (app !== null) {
         if (req.method !== "POST") {

@@ -97,6 +97,25 @@ Deno.test("auth: the servo endpoint and the API need the bearer token; the page 
   });
 });
 
+Deno.test("cross-site browser requests are refused; same-origin ones and agents are not", async () => {
+  await withServer(TOKEN, async (s) => {
+    const hello = { event: "HELLO", param: { agent: "t" } };
+    const host = new URL(s.url).host;
+    let r = await post(`${s.url}/servo`, hello, { ...auth, origin: "http://evil.example" });
+    assert.equal(r.status, 403);
+    assert.match(String(r.body.message), /cross-site/);
+    r = await post(`${s.url}/servo`, hello, { ...auth, origin: "null" });
+    assert.equal(r.status, 403);
+    r = await post(`${s.url}/servo`, hello, { ...auth, origin: `http://${host}` });
+    assert.equal(r.status, 200);
+    r = await post(`${s.url}/servo`, hello, auth);
+    assert.equal(r.status, 200);
+    const res = await fetch(`${s.url}/`, { headers: { origin: "http://evil.example" } });
+    assert.equal(res.status, 200, "GETs are not refused");
+    await res.body?.cancel();
+  });
+});
+
 Deno.test("malformed bodies get a 4xx with a message; the service keeps working", async () => {
   await withServer(null, async (s) => {
     const u = `${s.url}/accounts/acme/applications/web/servo`;
