@@ -39,6 +39,7 @@ import { DEFAULT_AGENT, DEFAULT_AUTH_TOKEN } from "./cli.ts";
 import { ConfigError } from "./errors.ts";
 import { isRecord } from "./record.ts";
 import { selfCommand } from "./self.ts";
+import { MAX_TIMER_MS } from "./sleep.ts";
 
 /** How much driver stderr goes into a failure message (PROTOCOL 2.7). */
 export type VerboseStderr = "none" | "minimal" | "all";
@@ -161,7 +162,7 @@ export async function readServoSection(
  * runtime keeps. Larger values mean the same ("practically never") instead
  * of overflowing to 1 ms.
  */
-export const MAX_SECONDS = 2_147_483;
+export const MAX_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 
 /**
  * A number of seconds (>= 0, at most {@link MAX_SECONDS}); undefined when

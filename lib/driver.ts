@@ -123,6 +123,28 @@ export interface ProcessDriverRunnerOptions {
   cwd?: string;
 }
 
+/**
+ * Whether a driver file can be run: missing, a problem (said after the
+ * driver's name: "is not executable: run chmod +x PATH"), or its stat.
+ */
+export function checkDriverFile(
+  path: string,
+): { missing: true } | { problem: string } | { info: Deno.FileInfo } {
+  let st: Deno.FileInfo;
+  try {
+    // sync: one fast syscall, cheaper than a trip through the thread pool
+    st = Deno.statSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return { missing: true };
+    return { problem: `cannot be read: ${(err as Error).message}` };
+  }
+  if (!st.isFile) return { problem: `is not a file (${path})` };
+  if (st.mode !== null && (st.mode & 0o111) === 0) {
+    return { problem: `is not executable: run chmod +x ${path}` };
+  }
+  return { info: st };
+}
+
 function timer(ms: number): { promise: Promise<void>; clear(): void } {
   let t: ReturnType<typeof setTimeout> | undefined;
   let res!: () => void;
@@ -159,23 +181,14 @@ export class ProcessDriverRunner implements DriverRunner {
   /** Check the driver file exists and is executable; returns its identity for the cache. */
   #identity(spec: DriverSpec): string {
     if (!spec.statPath) return "";
-    let st: Deno.FileInfo;
-    try {
-      // sync: one fast syscall, cheaper than a trip through the thread pool
-      st = Deno.statSync(spec.statPath);
-    } catch (err) {
+    const f = checkDriverFile(spec.statPath);
+    if ("missing" in f) {
       throw new DriverError(
-        err instanceof Deno.errors.NotFound
-          ? `${spec.name} not found (${spec.statPath}): install the ${spec.role} driver there, or name one in the servo section of config.yaml`
-          : `${spec.name} cannot be read: ${(err as Error).message}`,
-        {},
-        { cause: err },
+        `${spec.name} not found (${spec.statPath}): install the ${spec.role} driver there, or name one in the servo section of config.yaml`,
       );
     }
-    if (!st.isFile) throw new DriverError(`${spec.name} is not a file (${spec.statPath})`);
-    if (st.mode !== null && (st.mode & 0o111) === 0) {
-      throw new DriverError(`${spec.name} is not executable: run chmod +x ${spec.statPath}`);
-    }
+    if ("problem" in f) throw new DriverError(`${spec.name} ${f.problem}`);
+    const st = f.info;
     return `${st.mtime?.getTime()}:${st.size}:${st.ino}:${st.dev}`;
   }
 

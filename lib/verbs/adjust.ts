@@ -5,8 +5,7 @@
  * look like numbers are sent as numbers. No service is contacted.
  */
 import { usageError } from "../cli.ts";
-import { isRecord } from "../record.ts";
-import { localSetup, parseLocal, reportFailure } from "./local.ts";
+import { localSetup, parseControl, parseLocal, reportFailure } from "./local.ts";
 import type { VerbContext } from "./types.ts";
 
 const USAGE =
@@ -70,20 +69,7 @@ export async function main(args: string[], ctx: VerbContext): Promise<number> {
   if (assignments.length === 0 || assignments.some((a) => a.startsWith("="))) {
     throw usageError(USAGE, "give at least one COMPONENT.SETTING=VALUE", "servo adjust");
   }
-  let control: Record<string, unknown> = {};
-  if (values.control !== undefined) {
-    try {
-      const c = JSON.parse(values.control);
-      if (!isRecord(c)) throw new Error("not an object");
-      control = c;
-    } catch (err) {
-      throw usageError(
-        USAGE,
-        `--control must be a JSON object: ${(err as Error).message}`,
-        "servo adjust",
-      );
-    }
-  }
+  const control = parseControl(values.control, USAGE, "servo adjust");
   const state = stateFromAssignments(assignments);
   const setup = await localSetup(ctx, {
     appId: others[0],

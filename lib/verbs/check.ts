@@ -7,7 +7,7 @@
  */
 import { Agent } from "../agent.ts";
 import { type AgentConfig, type DriverSpec, loadConfig, readToken } from "../config.ts";
-import { ProcessDriverRunner } from "../driver.ts";
+import { checkDriverFile, ProcessDriverRunner } from "../driver.ts";
 import { errorChain } from "../errors.ts";
 import { compileFormula, type Formula, unknownVariables } from "../formula.ts";
 import { setupLogging } from "../log.ts";
@@ -36,22 +36,6 @@ function fileExists(p: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Why the optional ./environment cannot run (undefined: absent, or fine). */
-function environmentProblem(p: string): { absent: boolean; problem?: string } {
-  let st: Deno.FileInfo;
-  try {
-    st = Deno.statSync(p);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return { absent: true };
-    return { absent: false, problem: `cannot be read: ${(err as Error).message}` };
-  }
-  if (!st.isFile) return { absent: false, problem: "is not a file" };
-  if (st.mode !== null && (st.mode & 0o111) === 0) {
-    return { absent: false, problem: `is not executable: run chmod +x ${p}` };
-  }
-  return { absent: false };
 }
 
 /** `servo check`. */
@@ -197,10 +181,12 @@ async function check(
       if (signal.aborted) return undefined;
     }
     const env = config.drivers.environment;
-    const envState = env.statPath ? environmentProblem(env.statPath) : { absent: false };
-    if (envState.absent) add("environment", true, `${env.name} not present (optional)`);
-    else if (envState.problem) add("environment", false, `${env.name} ${envState.problem}`);
-    else {
+    const envFile = env.statPath ? checkDriverFile(env.statPath) : undefined;
+    if (envFile && "missing" in envFile) {
+      add("environment", true, `${env.name} not present (optional)`);
+    } else if (envFile && "problem" in envFile) {
+      add("environment", false, `${env.name} ${envFile.problem}`);
+    } else {
       add(
         "environment",
         true,

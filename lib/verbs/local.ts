@@ -11,6 +11,7 @@ import { ProcessDriverRunner } from "../driver.ts";
 import { compileFormula, type Formula } from "../formula.ts";
 import { getLogger, setupLogging } from "../log.ts";
 import type { EventName } from "../protocol.ts";
+import { isRecord } from "../record.ts";
 import type { RequestOptions, Service } from "../service.ts";
 import type { SignalName } from "../signals.ts";
 import type { VerbContext } from "./types.ts";
@@ -55,6 +56,22 @@ export class LocalService implements Service {
       console.error(`${event.toLowerCase()}: [${p.padStart(4)}] ${param.runtime}s${msg}`);
     }
     return Promise.resolve({ status: "ok" });
+  }
+}
+
+/** The `--control JSON` flag of `measure` and `adjust`: a JSON object, or a usage error. */
+export function parseControl(
+  text: string | undefined,
+  usage: string,
+  prog: string,
+): Record<string, unknown> {
+  if (text === undefined) return {};
+  try {
+    const c = JSON.parse(text);
+    if (!isRecord(c)) throw new Error("not an object");
+    return c;
+  } catch (err) {
+    throw usageError(usage, `--control must be a JSON object: ${(err as Error).message}`, prog);
   }
 }
 

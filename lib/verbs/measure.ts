@@ -5,7 +5,7 @@
  */
 import { usageError } from "../cli.ts";
 import { isRecord } from "../record.ts";
-import { localSetup, parseLocal, reportFailure } from "./local.ts";
+import { localSetup, parseControl, parseLocal, reportFailure } from "./local.ts";
 import type { VerbContext } from "./types.ts";
 
 const USAGE =
@@ -43,20 +43,7 @@ export async function main(args: string[], ctx: VerbContext): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  let control: Record<string, unknown> = {};
-  if (values.control !== undefined) {
-    try {
-      const c = JSON.parse(values.control);
-      if (!isRecord(c)) throw new Error("not an object");
-      control = c;
-    } catch (err) {
-      throw usageError(
-        USAGE,
-        `--control must be a JSON object: ${(err as Error).message}`,
-        "servo measure",
-      );
-    }
-  }
+  const control = parseControl(values.control, USAGE, "servo measure");
   if (values.duration !== undefined) {
     const d = Number(values.duration);
     if (!Number.isFinite(d) || d < 0) {
