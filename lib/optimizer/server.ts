@@ -36,6 +36,11 @@ export interface HandlerOptions {
   dashboard?: (req: Request) => Promise<Response | undefined>;
   /** Open event streams (closed on shutdown). */
   hub?: StreamHub;
+  /**
+   * The service listens on a loopback address: only requests that name a
+   * loopback host are answered (see {@link foreignHost}). startServer sets it.
+   */
+  loopback?: boolean;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$/;
@@ -89,6 +94,33 @@ function crossSite(req: Request, url: URL): boolean {
   }
 }
 
+/** True for a loopback address (127.0.0.0/8, ::1) or the name localhost. */
+export function isLoopback(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * A request to a loopback listener whose Host is a DNS name other than
+ * localhost: a web page that rebound its own domain to 127.0.0.1 (DNS
+ * rebinding) would otherwise be same-origin with the service and could read
+ * and drive it under `--no-auth`. IP literals, `localhost` and
+ * `*.localhost` are accepted; a request without Host (HTTP/1.0) is too.
+ */
+function foreignHost(req: Request): string | null {
+  const host = req.headers.get("host");
+  if (host === null || host === "") return null;
+  let name: string;
+  try {
+    name = new URL(`http://${host}`).hostname;
+  } catch {
+    return host;
+  }
+  if (name === "localhost" || name.endsWith(".localhost")) return null;
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.startsWith("[")) return null;
+  return host;
+}
+
 /** Build the request handler. */
 export function createHandler(opts: HandlerOptions): (req: Request) => Promise<Response> {
   const { service, token } = opts;
@@ -100,6 +132,13 @@ export function createHandler(opts: HandlerOptions): (req: Request) => Promise<R
     try {
       const url = new URL(req.url);
       path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, "") : url.pathname;
+      const foreign = opts.loopback ? foreignHost(req) : null;
+      if (foreign !== null) {
+        return json({
+          message: `Host ${JSON.stringify(foreign.slice(0, 200))} is not accepted: ` +
+            "the service listens on loopback; use localhost or the address it prints",
+        }, 403);
+      }
       if (crossSite(req, url)) {
         return json({ message: "cross-site requests are not accepted" }, 403);
       }
@@ -155,7 +194,7 @@ export interface ServerOptions extends HandlerOptions {
 /** Start listening; resolves once the port is bound. */
 export function startServer(opts: ServerOptions): Promise<RunningServer> {
   const hub = opts.hub ?? new StreamHub();
-  const handler = createHandler({ ...opts, hub });
+  const handler = createHandler({ ...opts, hub, loopback: isLoopback(opts.hostname) });
   return new Promise((resolve, reject) => {
     try {
       const server = Deno.serve({

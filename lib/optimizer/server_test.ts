@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type RunningServer, servoApp, startServer } from "./server.ts";
+import { createHandler, isLoopback, type RunningServer, servoApp, startServer } from "./server.ts";
 import { OptimizerService } from "./service.ts";
 import { Store } from "./store.ts";
 import { parseServiceConfig } from "./config.ts";
@@ -114,6 +114,79 @@ Deno.test("cross-site browser requests are refused; same-origin ones and agents 
     assert.equal(res.status, 200, "GETs are not refused");
     await res.body?.cancel();
   });
+});
+
+/** Status of a raw HTTP/1.1 GET with the given Host header (fetch may not set Host). */
+async function statusWithHost(base: string, path: string, host: string): Promise<number> {
+  const u = new URL(base);
+  const conn = await Deno.connect({ hostname: u.hostname, port: Number(u.port) });
+  try {
+    await conn.write(
+      new TextEncoder().encode(
+        `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+    let text = "";
+    const buf = new Uint8Array(4096);
+    while (!text.includes("\r\n")) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    return Number(text.split(" ")[1]);
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("a loopback service answers only requests that name a loopback host (DNS rebinding)", async () => {
+  await withServer(null, async (s) => {
+    const port = new URL(s.url).port;
+    for (
+      const host of [`evil.example:${port}`, "evil.example", `rebind.127.0.0.1.nip.io:${port}`]
+    ) {
+      assert.equal(await statusWithHost(s.url, "/api/apps", host), 403, host);
+      assert.equal(await statusWithHost(s.url, "/", host), 403, `${host}: the dashboard too`);
+    }
+    for (
+      const host of [
+        `127.0.0.1:${port}`,
+        `localhost:${port}`,
+        `LOCALHOST`,
+        "app.localhost",
+        `[::1]:${port}`,
+      ]
+    ) {
+      assert.equal(await statusWithHost(s.url, "/api/apps", host), 200, host);
+    }
+    const r = await fetch(`${s.url}/api/apps`);
+    assert.equal(r.status, 200, "fetch through the printed URL");
+    await r.body?.cancel();
+  });
+  // A service on another address (0.0.0.0, a pod IP) is reached by DNS names: no Host check.
+  const svc = new OptimizerService({
+    store: Store.open(":memory:"),
+    config: parseServiceConfig({}),
+    engineFor: (k) => createEngine(k),
+  });
+  try {
+    const handler = createHandler({ service: svc, token: null });
+    const res = await handler(
+      new Request("http://servo-optimizer.tuning.svc:8080/api/apps", {
+        headers: { host: "servo-optimizer.tuning.svc:8080" },
+      }),
+    );
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  } finally {
+    svc.close();
+  }
+  assert.deepEqual(
+    ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "0.0.0.0", "::", "10.0.0.1"].map(
+      isLoopback,
+    ),
+    [true, true, true, true, true, false, false, false],
+  );
 });
 
 Deno.test("malformed bodies get a 4xx with a message; the service keeps working", async () => {
