@@ -29,11 +29,26 @@ export function json(body: unknown, status = 200, headers: Record<string, string
   });
 }
 
-/** Open event streams, closed when the server shuts down. */
+/**
+ * Open event streams, closed when the server shuts down. At most
+ * `maxStreams` are open at once (more get a 503), and a stream whose reader
+ * has fallen `maxQueuedBytes` behind is closed (a browser's EventSource
+ * reconnects and gets a fresh snapshot): a client that opens streams and
+ * never reads them cannot make the service hold every change in memory.
+ */
 export class StreamHub {
   #closers = new Set<() => void>();
   /** Keep-alive comment interval in ms. */
   keepAliveMs = 15000;
+  /** Most streams open at once. */
+  maxStreams = 64;
+  /** Most bytes waiting for a slow reader before its stream is closed. */
+  maxQueuedBytes = 1024 * 1024;
+
+  /** How many streams are open. */
+  get size(): number {
+    return this.#closers.size;
+  }
 
   add(close: () => void): () => void {
     this.#closers.add(close);
@@ -50,17 +65,31 @@ export class StreamHub {
 const enc = new TextEncoder();
 
 function stream(svc: OptimizerService, hub: StreamHub): Response {
+  if (hub.size >= hub.maxStreams) {
+    return json(
+      { message: `too many open event streams (${hub.maxStreams}); try again later` },
+      503,
+      { "retry-after": "10" },
+    );
+  }
   let cleanup = () => {};
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       let closed = false;
+      let snapshotBytes = Infinity; // set once the first snapshot is queued
       const send = (text: string) => {
         if (closed) return;
         try {
           controller.enqueue(enc.encode(text));
         } catch {
           close();
+          return;
         }
+        // Bytes not read yet: the high-water mark minus desiredSize. The
+        // first snapshot (one message per app) may be large; a reader that
+        // falls further behind than that plus maxQueuedBytes is dropped.
+        const queued = hub.maxQueuedBytes - (controller.desiredSize ?? hub.maxQueuedBytes);
+        if (queued > hub.maxQueuedBytes + snapshotBytes) close();
       };
       const sendApp = (m: StreamMessage) => send(`data: ${JSON.stringify(m)}\n\n`);
       const unsubscribe = svc.subscribe((c) => sendApp({ type: "app", ...c }));
@@ -83,11 +112,12 @@ function stream(svc: OptimizerService, hub: StreamHub): Response {
       for (const run of svc.list()) {
         sendApp({ type: "app", app: run.name, summary: run.summary(), current: run.current });
       }
+      snapshotBytes = hub.maxQueuedBytes - (controller.desiredSize ?? hub.maxQueuedBytes);
     },
     cancel() {
       cleanup();
     },
-  });
+  }, { highWaterMark: hub.maxQueuedBytes, size: (chunk) => chunk.byteLength });
   return new Response(body, {
     headers: {
       "content-type": "text/event-stream; charset=utf-8",

@@ -5,6 +5,7 @@ import { Store } from "./store.ts";
 import { parseServiceConfig } from "./config.ts";
 import { createEngine } from "./engine/mod.ts";
 import type { ActionResponse, AppDetail, AppSummary, StreamMessage } from "./api_types.ts";
+import { StreamHub } from "./api.ts";
 
 const TOKEN = "s3cret-token";
 const DESCRIPTOR = {
@@ -359,4 +360,47 @@ Deno.test("closing the server ends open event streams", async () => {
   while (!(await reader.read()).done) { /* the rest */ }
   assert.ok(Date.now() - t0 < 3000, "closed at once, not after the shutdown timeout");
   svc.close();
+});
+
+Deno.test("event streams: at most maxStreams open; a reader that falls behind is dropped", async () => {
+  const svc = new OptimizerService({
+    store: Store.open(":memory:"),
+    config: parseServiceConfig(null),
+    engineFor: (k) => createEngine(k),
+  });
+  const hub = new StreamHub();
+  hub.maxStreams = 2;
+  hub.maxQueuedBytes = 4096;
+  const handler = createHandler({ service: svc, token: null, hub });
+  const open = () => handler(new Request("http://127.0.0.1/api/stream"));
+  const hello = (app: string) =>
+    svc.handleEvent(`acme/${app}`, { event: "HELLO", param: { agent: "t" } });
+  try {
+    // Enough apps that the first snapshot alone is larger than maxQueuedBytes.
+    for (let i = 0; i < 40; i++) hello(`a${i}`);
+    const a = await open();
+    const b = await open();
+    assert.equal(a.status, 200);
+    assert.equal(b.status, 200);
+    assert.equal(hub.size, 2, "a large first snapshot does not close the stream");
+    const c = await open();
+    assert.equal(c.status, 503);
+    assert.match((await c.json()).message, /too many open event streams \(2\)/);
+    await b.body!.cancel();
+    assert.equal(hub.size, 1);
+    // Nobody reads stream a: once its backlog passes the snapshot plus 4 KiB, it is closed.
+    let i = 0;
+    while (hub.size > 0 && i < 200) hello(`b${i++}`);
+    assert.equal(hub.size, 0, "the unread stream was dropped");
+    assert.ok(i > 5 && i < 200, `dropped after ${i} changes`);
+    // What was queued can still be read, then the stream ends.
+    const text = await new Response(a.body).text();
+    assert.match(text, /^retry: 3000/);
+    const d = await open();
+    assert.equal(d.status, 200, "a new stream may open again");
+    await d.body!.cancel();
+  } finally {
+    hub.closeAll();
+    svc.close();
+  }
 });
