@@ -174,7 +174,19 @@ export class Store {
     );
   }
 
-  /** Record an event an agent posted, with the response it got. Returns its id. */
+  /**
+   * Events outside a trial (HELLO, DESCRIBE, and above all the WHATS_NEXT ->
+   * SLEEP polls of a stopped or finished app, one every few seconds) kept
+   * per app: the newest ones. Trials' events are all kept.
+   */
+  static readonly MAX_IDLE_EVENTS = 1000;
+  #idleInserts = new Map<string, number>();
+
+  /**
+   * Record an event an agent posted, with the response it got. Returns its
+   * id. Every 100th event outside a trial, an app's older ones beyond
+   * {@link Store.MAX_IDLE_EVENTS} are deleted.
+   */
   addEvent(
     app: string,
     trial: number | null,
@@ -186,7 +198,20 @@ export class Store {
     const r = this.db.prepare(
       "INSERT INTO events (app, trial, at, event, param, response) VALUES (?, ?, ?, ?, ?, ?)",
     ).run(app, trial, at, event, JSON.stringify(param ?? null), JSON.stringify(response ?? null));
+    if (trial === null) {
+      const n = (this.#idleInserts.get(app) ?? 0) + 1;
+      this.#idleInserts.set(app, n % 100);
+      if (n >= 100) this.pruneIdleEvents(app);
+    }
     return Number(r.lastInsertRowid);
+  }
+
+  /** Delete an app's events outside a trial but the newest `keep`. */
+  pruneIdleEvents(app: string, keep = Store.MAX_IDLE_EVENTS): void {
+    this.db.prepare(
+      `DELETE FROM events WHERE app = ? AND trial IS NULL AND id <= (
+         SELECT id FROM events WHERE app = ? AND trial IS NULL ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+    ).run(app, app, keep);
   }
 
   /** The events of an app's trial (or of no trial when `trial` is null), oldest first. */
