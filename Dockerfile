@@ -19,9 +19,14 @@ RUN deno task compile
 
 # Runtime: slim Debian (glibc), because drivers are usually shell scripts
 # (/bin/sh) and servo starts each driver in its own process group through
-# setsid (util-linux, part of the base image). Runs as a non-root user.
+# setsid (util-linux, part of the base image). tini is process 1: it reaps
+# what drivers leave behind (servo as process 1 could not: each would stay a
+# zombie) and passes every signal on to servo. Runs as a non-root user.
 FROM debian:bookworm-slim
-RUN useradd --system --uid 10001 --home-dir /servo --shell /usr/sbin/nologin servo \
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends tini \
+  && rm -rf /var/lib/apt/lists/* \
+  && useradd --system --uid 10001 --home-dir /servo --shell /usr/sbin/nologin servo \
   && mkdir -p /servo && chown servo /servo
 COPY --from=build /src/dist/servo /usr/local/bin/servo
 WORKDIR /servo
@@ -30,4 +35,5 @@ USER servo
 # mount or COPY them in a derived image, or use a built-in driver, e.g.
 #   printf '#!/bin/sh\nexec servo driver redis "$@"\n' > adjust
 # or name it in config.yaml: "servo: {adjust: redis, measure: redis-benchmark}".
-ENTRYPOINT ["/usr/local/bin/servo"]
+# The servo binary with the arguments of `docker run IMAGE ...`, under tini.
+ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/servo"]

@@ -151,6 +151,21 @@ export function spawnGroup(cmd: string, args: string[], opts: GroupOptions = {})
   return child;
 }
 
+/**
+ * The warning for a servo that is process 1 (a container's init, e.g. the
+ * binary as a Docker ENTRYPOINT): processes a driver leaves behind are
+ * re-parented to it when the driver exits, and Deno reaps only the children
+ * it started, so each becomes a zombie (holding a pid) until the container
+ * stops. Null for any other pid.
+ */
+export function initWarning(pid = Deno.pid): string | null {
+  if (pid !== 1) return null;
+  return "servo runs as process 1 (the container's init) and cannot reap the processes " +
+    "that drivers leave behind: each stays a zombie until the container stops. Run it under " +
+    "an init: the servo image's tini, docker run --init, or shareProcessNamespace: true in " +
+    "the Kubernetes pod spec";
+}
+
 /** How many groups are running and not stopped yet (tests, diagnostics). */
 export function liveGroupCount(): number {
   return liveGroups.size;

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { liveGroupCount, runCommand, runShell, spawnGroup, stopAllGroups } from "./process.ts";
+import {
+  initWarning,
+  liveGroupCount,
+  runCommand,
+  runShell,
+  spawnGroup,
+  stopAllGroups,
+} from "./process.ts";
 
 /** PIDs of processes whose command line contains `marker`. */
 async function pidsWith(marker: string): Promise<number[]> {
@@ -132,4 +139,14 @@ Deno.test("release: the group is forgotten and no longer signalled", async () =>
   Deno.kill(-child.pid, "SIGKILL");
   await child.status;
   assert.deepEqual(await waitGone(m), []);
+});
+
+Deno.test("initWarning: only for process 1, naming the ways to run under an init", () => {
+  assert.equal(initWarning(4242), null);
+  const w = initWarning(1);
+  assert.ok(w);
+  assert.match(w, /process 1/);
+  assert.match(w, /tini/);
+  assert.match(w, /docker run --init/);
+  assert.match(w, /shareProcessNamespace/);
 });

@@ -12,6 +12,7 @@ import { type AgentConfig, effectiveSettings, loadConfig, readToken } from "../c
 import { ProcessDriverRunner } from "../driver.ts";
 import type { Formula } from "../formula.ts";
 import { flushLogs, getLogger, setupLogging } from "../log.ts";
+import { initWarning } from "../process.ts";
 import { ServiceClient } from "../service.ts";
 import type { SignalName } from "../signals.ts";
 import type { VerbContext } from "./types.ts";
@@ -99,6 +100,8 @@ async function runAgent(args: string[], ctx: VerbContext): Promise<number> {
     }
   };
   await applyLogging(setup.config);
+  const pid1 = initWarning();
+  if (pid1) log.warn("{warning}", { warning: pid1 });
 
   let agent: Agent | undefined;
   let pending: StopReason | undefined;

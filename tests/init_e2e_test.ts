@@ -1,0 +1,120 @@
+/**
+ * The agent as process 1 of a PID namespace, as it is when a container's
+ * ENTRYPOINT is the binary itself: what drivers leave behind is re-parented
+ * to it, and Deno reaps only the children it started. Run in a new PID
+ * namespace with `unshare` (util-linux; a user namespace makes it work
+ * without root), once bare and once under tini (the servo image's init).
+ */
+import assert from "node:assert/strict";
+import { FakeService, scripted } from "./fake_service.ts";
+import { selfCommand } from "../lib/self.ts";
+
+const COMMANDS = 4;
+
+/** A measure driver that leaves a background process behind on every run. */
+const LEAVES_A_PROCESS = `#!/bin/sh
+case "$1" in
+  --info) echo '{"version":"1.0","has_cancel":false}'; exit 0 ;;
+  --describe) echo '{"status":"ok","metrics":{"x":{}}}'; exit 0 ;;
+esac
+cat > /dev/null
+sleep 300 > /dev/null 2>&1 &
+echo '{"status":"ok","metrics":{"x":{"value":1}}}'
+`;
+
+async function ps(args: string[]): Promise<string[]> {
+  const out = await new Deno.Command("ps", { args, stderr: "null" }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").map((l) => l.trim()).filter((l) => l);
+}
+
+/** Zombies among the children of `pid`. */
+async function zombiesUnder(pid: number): Promise<number> {
+  return (await ps(["-o", "stat=", "--ppid", String(pid)])).filter((s) => s.startsWith("Z")).length;
+}
+
+async function runAsPid1(withInit: boolean): Promise<{ zombies: number; stderr: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "servo-init-" });
+  await Deno.writeTextFile(`${dir}/measure`, LEAVES_A_PROCESS);
+  await Deno.chmod(`${dir}/measure`, 0o755);
+  const measure = { cmd: "MEASURE", param: { metrics: ["x"], control: {} } };
+  const service = new FakeService(scripted(Array(COMMANDS).fill(measure)));
+  const pid1 = withInit ? ["tini", "--", ...selfCommand()] : selfCommand();
+  const child = new Deno.Command("unshare", {
+    args: [
+      "--user",
+      "--map-root-user",
+      "--pid",
+      "--fork",
+      "--kill-child",
+      "--mount-proc",
+      ...pid1,
+      "--url",
+      service.url,
+      "--no-auth",
+      "app",
+    ],
+    cwd: dir,
+    env: { SERVO_RETRY_DELAY_SEC: "0.1" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  let zombies = -1;
+  let agentPid = 0;
+  try {
+    await service.waitFor(
+      (r) => r.filter((e) => e.event === "MEASUREMENT").length === COMMANDS,
+      30_000,
+      `${COMMANDS} measurements`,
+    );
+    // unshare -> process 1 (the agent, or tini) -> ...
+    const [first] = await ps(["-o", "pid=", "--ppid", String(child.pid)]);
+    assert.ok(first, "process 1 of the namespace is running");
+    let reaper = Number(first);
+    agentPid = reaper;
+    // Under tini, the orphans go to tini; it reaps them on SIGCHLD.
+    zombies = await zombiesUnder(reaper);
+    for (let i = 0; i < 40 && (withInit ? zombies > 0 : zombies < COMMANDS); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      zombies = await zombiesUnder(reaper);
+    }
+    if (withInit) {
+      // and the agent, tini's child, has none either
+      const [agent] = await ps(["-o", "pid=", "--ppid", String(reaper)]);
+      reaper = Number(agent);
+      agentPid = reaper;
+      zombies += await zombiesUnder(reaper);
+    }
+  } finally {
+    // SIGTERM to the agent (it says GOODBYE and flushes its log; tini then
+    // exits too). unshare ignores SIGTERM while it waits: SIGKILL it if
+    // needed, and --kill-child ends the namespace.
+    if (agentPid > 0) Deno.kill(agentPid, "SIGTERM");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      child.status,
+      new Promise((r) => (timer = setTimeout(r, agentPid > 0 ? 10_000 : 0))),
+    ]);
+    clearTimeout(timer);
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // exited
+    }
+    await child.status;
+    await service.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+  return { zombies, stderr: await stderr };
+}
+
+Deno.test("as process 1 the agent warns that it cannot reap what drivers leave; under tini all is reaped", async () => {
+  const bare = await runAsPid1(false);
+  assert.equal(bare.zombies, COMMANDS, "each left-behind process stays a zombie of process 1");
+  assert.match(bare.stderr, /servo runs as process 1 .* cannot reap/);
+  const init = await runAsPid1(true);
+  assert.equal(init.zombies, 0, "tini reaps them");
+  assert.doesNotMatch(init.stderr, /runs as process 1/);
+  assert.match(init.stderr, /Said GOODBYE/, "the agent ran and stopped normally under tini");
+});
