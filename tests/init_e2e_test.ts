@@ -68,23 +68,29 @@ async function runAsPid1(withInit: boolean): Promise<{ zombies: number; stderr: 
       30_000,
       `${COMMANDS} measurements`,
     );
-    // unshare -> process 1 (the agent, or tini) -> ...
+    // unshare -> process 1 (the agent, or tini -> the agent)
     const [first] = await ps(["-o", "pid=", "--ppid", String(child.pid)]);
     assert.ok(first, "process 1 of the namespace is running");
-    let reaper = Number(first);
-    agentPid = reaper;
-    // Under tini, the orphans go to tini; it reaps them on SIGCHLD.
-    zombies = await zombiesUnder(reaper);
-    for (let i = 0; i < 40 && (withInit ? zombies > 0 : zombies < COMMANDS); i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      zombies = await zombiesUnder(reaper);
-    }
+    const init = Number(first);
+    agentPid = init;
     if (withInit) {
-      // and the agent, tini's child, has none either
-      const [agent] = await ps(["-o", "pid=", "--ppid", String(reaper)]);
-      reaper = Number(agent);
-      agentPid = reaper;
-      zombies += await zombiesUnder(reaper);
+      // tini's one child that is not a zombie
+      const kids = await ps(["-o", "pid=,stat=", "--ppid", String(init)]);
+      const agent = kids.map((l) => l.split(/\s+/)).find(([, st]) => !st.startsWith("Z"));
+      assert.ok(agent, `the agent runs under tini: ${kids.join("; ")}`);
+      agentPid = Number(agent[0]);
+    }
+    // The orphans go to process 1; tini reaps them on SIGCHLD (give it time on a busy machine).
+    const count = async () =>
+      await zombiesUnder(init) + (withInit ? await zombiesUnder(agentPid) : 0);
+    zombies = await count();
+    const end = Date.now() + 5000;
+    while (Date.now() < end && (withInit ? zombies > 0 : zombies < COMMANDS)) {
+      await new Promise((r) => setTimeout(r, 50));
+      zombies = await count();
+    }
+    if (zombies !== (withInit ? 0 : COMMANDS)) {
+      console.error(await ps(["-o", "pid,ppid,stat,args", "--ppid", `${init},${agentPid}`]));
     }
   } finally {
     // SIGTERM to the agent (it says GOODBYE and flushes its log; tini then
