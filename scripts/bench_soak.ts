@@ -35,6 +35,14 @@ export interface SoakResult {
   rssEndMb: number;
   peakRssMb: number;
   rssGrowthPercent: number;
+  /** RSS (MB) at every sample, the first after the warm-up. */
+  trace: number[];
+  /**
+   * Mean RSS of the second half of the samples against the first half, in
+   * percent: RSS is a sawtooth (V8 collects garbage in steps), so the two
+   * end points alone can differ by the tooth's height.
+   */
+  rssTrendPercent: number;
   fdsAfterWarmup: number;
   fdsEnd: number;
   /** Most child processes of the agent seen at a sample (between commands: 0 expected). */
@@ -248,6 +256,8 @@ export async function benchSoak(
       rssEndMb: rss[rss.length - 1] / 1024,
       peakRssMb: peak / 1024,
       rssGrowthPercent: ((rss[rss.length - 1] - rss[0]) / rss[0]) * 100,
+      trace: rss.map((kb) => Math.round(kb / 102.4) / 10),
+      rssTrendPercent: trend(rss),
       fdsAfterWarmup: fds[0],
       fdsEnd: fds[fds.length - 1],
       maxChildrenAtSample: maxChildren,
@@ -266,6 +276,15 @@ export async function benchSoak(
     await sh(`[ -f ${pidFile} ] && kill -9 $(cat ${pidFile}) 2>/dev/null; true`);
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Mean of the second half of `xs` against the first half, in percent. */
+export function trend(xs: number[]): number {
+  const half = Math.floor(xs.length / 2);
+  if (half === 0) return 0;
+  const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
+  const first = mean(xs.slice(0, half));
+  return ((mean(xs.slice(xs.length - half)) - first) / first) * 100;
 }
 
 /** True when the soak shows a leak: processes left running, descriptors grown, a stall. */
@@ -303,6 +322,11 @@ if (import.meta.main) {
       `  RSS MB         ${r.rssAfterWarmupMb.toFixed(1)} -> ${r.rssEndMb.toFixed(1)} (${
         r.rssGrowthPercent >= 0 ? "+" : ""
       }${r.rssGrowthPercent.toFixed(1)}%), peak ${r.peakRssMb.toFixed(1)}`,
+    );
+    console.log(
+      `  RSS MB trace   ${r.trace.join(" ")} (second half ${r.rssTrendPercent >= 0 ? "+" : ""}${
+        r.rssTrendPercent.toFixed(1)
+      }% on the first)`,
     );
     console.log(`  open fds       ${r.fdsAfterWarmup} -> ${r.fdsEnd}`);
     console.log(`  children       ${r.maxChildrenAtSample} at most between commands`);
