@@ -90,6 +90,43 @@ class AttemptError extends Error {
 
 const log = getLogger(["servo", "service"]);
 
+/**
+ * Largest response body read, in bytes. A command is a few KB; a URL that
+ * names something else (a download, a log endpoint) must not fill memory.
+ */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/** A response's body as text, at most {@link MAX_RESPONSE_BYTES}. */
+async function readBody(res: Response): Promise<string> {
+  const tooLarge = () =>
+    new AttemptError(
+      `the response (HTTP ${res.status}) is larger than ${MAX_RESPONSE_BYTES} bytes`,
+      res.status,
+    );
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  if (declared > MAX_RESPONSE_BYTES) {
+    await res.body?.cancel();
+    throw tooLarge();
+  }
+  if (Number.isFinite(declared) || res.body === null) return await res.text();
+  // No length given (chunked): count while reading.
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let size = 0;
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_RESPONSE_BYTES) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  return text + decoder.decode();
+}
+
 function errorText(body: string): string {
   let text = body.trim();
   try {
@@ -193,9 +230,10 @@ export class ServiceClient implements Service {
         body,
         signal: ac.signal,
       });
-      text = await res.text();
+      text = await readBody(res);
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
+      if (err instanceof AttemptError) throw err;
       if (timedOut) {
         throw new AttemptError(`no answer from ${this.url} within ${this.#timeoutMs / 1000} s`);
       }

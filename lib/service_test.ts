@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { ServiceError } from "./errors.ts";
-import { retryDelaySeconds, ServiceAuthError, ServiceClient } from "./service.ts";
+import {
+  MAX_RESPONSE_BYTES,
+  retryDelaySeconds,
+  ServiceAuthError,
+  ServiceClient,
+} from "./service.ts";
 
 type Step = Response | Error | ((init: RequestInit) => Promise<Response>);
 
@@ -138,4 +143,27 @@ Deno.test("abort stops the request and the retries", async () => {
 Deno.test("a non-object JSON body is {}", async () => {
   const { svc } = client([Response.json([1, 2])]);
   assert.deepEqual(await svc.request("HELLO", {}, { kind: "hello" }), {});
+});
+
+Deno.test("a response larger than MAX_RESPONSE_BYTES is a failed attempt, with or without a length", async () => {
+  const big = new Uint8Array(MAX_RESPONSE_BYTES + 1).fill(0x20);
+  let pulled = 0;
+  const chunked = () =>
+    new Response(
+      new ReadableStream<Uint8Array>({
+        pull(c) {
+          // 1 MiB chunks for ever: reading must stop at the cap
+          pulled++;
+          c.enqueue(new Uint8Array(1024 * 1024).fill(0x20));
+        },
+      }),
+    );
+  const { svc, waits } = client([
+    new Response(big, { headers: { "content-length": String(big.length) } }),
+    chunked(),
+    Response.json({ cmd: "SLEEP" }),
+  ]);
+  assert.deepEqual(await svc.request("WHATS_NEXT", null, { kind: "whats_next" }), { cmd: "SLEEP" });
+  assert.deepEqual(waits, [1000, 2000]);
+  assert.ok(pulled <= 20, `read ${pulled} MiB of the endless body`);
 });
