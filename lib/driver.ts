@@ -35,6 +35,12 @@ import type { DriverInfo } from "./protocol.ts";
 
 /** Most stderr kept per run (PROTOCOL 2.7). */
 export const STDERR_CAP = 2 * 1024 * 1024;
+/**
+ * Most characters read from a driver whose whole output is one JSON document
+ * (--info, --query, --describe): a driver that prints without end must not
+ * fill the agent's memory. A descriptor is a few KB.
+ */
+export const MAX_WHOLE_OUTPUT = 16 * 1024 * 1024;
 /** Longest stderr line relayed to the log. */
 const LOG_LINE_CAP = 4096;
 
@@ -351,6 +357,13 @@ export class ProcessDriverRunner implements DriverRunner {
       if (started === undefined) started = await gateOpen;
       if (ignoreLines || !started) return;
       if (opts.whole) {
+        if (wholeText.length + line.length >= MAX_WHOLE_OUTPUT) {
+          out.decodeError = `more than ${MAX_WHOLE_OUTPUT} characters of output`;
+          ignoreLines = true;
+          wholeText = "";
+          stop("output too large");
+          return;
+        }
         wholeText += line + "\n";
         return;
       }

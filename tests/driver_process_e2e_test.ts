@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mergeOutcome, ProcessDriverRunner, STDERR_CAP } from "../lib/driver.ts";
+import { MAX_WHOLE_OUTPUT, mergeOutcome, ProcessDriverRunner, STDERR_CAP } from "../lib/driver.ts";
 import { alive, FAKE_DRIVER, fakeSpec, readPid, waitGone } from "./helpers.ts";
 
 const merge = (o: Parameters<typeof mergeOutcome>[0], requireStatus = true) =>
@@ -326,6 +326,33 @@ Deno.test("driver whole-document mode (./environment)", async () => {
     whole: true,
   });
   assert.deepEqual(ok.response, { status: "environment-mismatch", message: "mode is canary" });
+});
+
+Deno.test("driver whole-document mode: endless output is cut at MAX_WHOLE_OUTPUT, the group stopped", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/endless`;
+    await Deno.writeTextFile(
+      script,
+      "#!/bin/sh\nwhile :; do head -c 1048576 /dev/zero | tr '\\0' x; echo; done\n",
+    );
+    await Deno.chmod(script, 0o755);
+    const t0 = Date.now();
+    const out = await new ProcessDriverRunner({ killGrace: 0.5 }).run({
+      spec: { role: "adjust", name: "endless", argv: [script], statPath: script },
+      args: ["--query"],
+      whole: true,
+    });
+    assert.equal(out.decodeError, `more than ${MAX_WHOLE_OUTPUT} characters of output`);
+    assert.ok(Date.now() - t0 < 10_000, `stopped after ${Date.now() - t0} ms`);
+    const m = merge(out);
+    assert.match(
+      String(m.message),
+      /Failed decoding JSON stdout from .*more than 16777216 characters/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("driver output is not lost when a progress post outlasts the exit timeout", async () => {
