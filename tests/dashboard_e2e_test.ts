@@ -133,7 +133,13 @@ Deno.test({
       await page.locator("#app-header .state-optimizing").waitFor();
       assert.equal(app.resumes, 1);
 
-      assert.deepEqual(realErrors(b), []);
+      // The app is deleted (DELETE /api/apps/{app}): it leaves the list and the detail.
+      api.remove(app.app);
+      await page.locator('tr.app-row[data-app="acme/shop"]').waitFor({ state: "detached" });
+      await page.locator("#chart", { hasText: "No app named acme/shop" }).waitFor();
+      assert.equal(await rowCount(page), 0);
+
+      assert.deepEqual(realErrors(b).filter((e) => !/status of 404/.test(e)), []);
     } finally {
       await b.close();
       await api.close();

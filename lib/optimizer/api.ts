@@ -5,6 +5,7 @@
  * - `GET  /api/apps/{app}` -> `AppDetail`
  * - `POST /api/apps/{app}/stop` (body optional `{reason}`) -> `ActionResponse`
  * - `POST /api/apps/{app}/resume` -> `ActionResponse`
+ * - `DELETE /api/apps/{app}` -> `DeleteResponse` (the app and its history are gone)
  * - `GET  /api/apps/{app}/trials/{n}/events` -> `{events: RawEvent[]}`
  * - `GET  /api/stream` -> server-sent events, one `StreamMessage` per change
  *
@@ -12,7 +13,7 @@
  * (`acme%2Fweb`) or as two path segments (`acme/web`). Errors are 4xx with
  * `{message}`.
  */
-import type { ActionResponse, StreamMessage } from "./api_types.ts";
+import type { ActionResponse, DeleteResponse, StreamMessage } from "./api_types.ts";
 import type { OptimizerService } from "./service.ts";
 import { HttpError, readJsonBody } from "./validate.ts";
 import { isRecord } from "../record.ts";
@@ -92,7 +93,9 @@ function stream(svc: OptimizerService, hub: StreamHub): Response {
         if (queued > hub.maxQueuedBytes + snapshotBytes) close();
       };
       const sendApp = (m: StreamMessage) => send(`data: ${JSON.stringify(m)}\n\n`);
-      const unsubscribe = svc.subscribe((c) => sendApp({ type: "app", ...c }));
+      const unsubscribe = svc.subscribe((c) =>
+        sendApp("removed" in c ? { type: "removed", app: c.app } : { type: "app", ...c })
+      );
       const timer = setInterval(() => send(": keep-alive\n\n"), hub.keepAliveMs);
       const close = () => {
         if (closed) return;
@@ -200,8 +203,16 @@ export async function handleApi(
     const out: ActionResponse = { ok: true, summary: run.summary() };
     return json(out);
   }
-  if (method !== "GET" && method !== "HEAD") throw new HttpError(405, "use GET for an app");
   const app = appFromSegments(segs.slice(1));
+  if (method === "DELETE") {
+    const { deleted, recreated } = svc.deleteApp(app);
+    if (!deleted) throw new HttpError(404, `no app ${JSON.stringify(app)}`);
+    const out: DeleteResponse = { ok: true, app, recreated };
+    return json(out);
+  }
+  if (method !== "GET" && method !== "HEAD") {
+    throw new HttpError(405, "use GET or DELETE for an app");
+  }
   const run = svc.get(app);
   if (!run) throw new HttpError(404, `no app ${JSON.stringify(app)}`);
   return json(run.detail());

@@ -97,16 +97,35 @@ export interface RawEvent {
  * The dashboard refetches what changed. Authorization as for the API (the
  * page reads the stream with fetch(), so the bearer header works).
  */
-export interface StreamMessage {
-  type: "app"; // app summary changed (state, trial finished)
+export type StreamMessage = AppMessage | RemovedMessage;
+
+/** An app's summary changed (state, progress, trial finished). */
+export interface AppMessage {
+  type: "app";
   app: string;
   summary: AppSummary;
   current: CurrentOp | null;
 }
 
+/** An app was deleted (DELETE /api/apps/{app}). */
+export interface RemovedMessage {
+  type: "removed";
+  app: string;
+}
+
 /*
  * Additions by the service (additive; the dashboard may ignore them).
  */
+
+/**
+ * DELETE /api/apps/{app} -> DeleteResponse. An app named in the service
+ * config is listed again at once, fresh (`recreated`).
+ */
+export interface DeleteResponse {
+  ok: true;
+  app: string;
+  recreated: boolean;
+}
 
 /** POST /api/apps/{app}/stop and /resume -> ActionResponse. Body of stop: optional {reason}. */
 export interface ActionResponse {

@@ -4,7 +4,13 @@ import { OptimizerService } from "./service.ts";
 import { Store } from "./store.ts";
 import { parseServiceConfig } from "./config.ts";
 import { createEngine } from "./engine/mod.ts";
-import type { ActionResponse, AppDetail, AppSummary, StreamMessage } from "./api_types.ts";
+import type {
+  ActionResponse,
+  AppDetail,
+  AppMessage,
+  AppSummary,
+  StreamMessage,
+} from "./api_types.ts";
 import { StreamHub } from "./api.ts";
 
 const TOKEN = "s3cret-token";
@@ -307,14 +313,18 @@ Deno.test("JSON API: apps, detail, trial events, stop/resume, errors", async () 
   });
 });
 
-Deno.test("GET /api/stream sends the apps, then every change; shutdown closes it", async () => {
-  await withServer(TOKEN, async (s, svc) => {
-    const res = await fetch(`${s.url}/api/stream`, { headers: auth });
-    assert.equal(res.status, 200);
-    assert.match(res.headers.get("content-type")!, /text\/event-stream/);
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = "";
-    const next = async (): Promise<StreamMessage> => {
+/** Read GET /api/stream message by message. */
+async function openStream(url: string): Promise<{
+  next(): Promise<StreamMessage>;
+  cancel(): Promise<void>;
+  res: Response;
+}> {
+  const res = await fetch(`${url}/api/stream`, { headers: auth });
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  return {
+    res,
+    async next(): Promise<StreamMessage> {
       while (true) {
         const i = buf.indexOf("\n\n");
         if (i >= 0) {
@@ -328,20 +338,98 @@ Deno.test("GET /api/stream sends the apps, then every change; shutdown closes it
         if (done) throw new Error("stream ended");
         buf += value;
       }
-    };
-    const first = await next();
+    },
+    cancel: () => reader.cancel(),
+  };
+}
+
+/** The next message about `app`, which must be an app message. */
+async function nextAbout(
+  stream: { next(): Promise<StreamMessage> },
+  app: string,
+): Promise<AppMessage> {
+  let m = await stream.next();
+  while (m.app !== app) m = await stream.next();
+  assert.equal(m.type, "app");
+  return m as AppMessage;
+}
+
+Deno.test("GET /api/stream sends the apps, then every change; shutdown closes it", async () => {
+  await withServer(TOKEN, async (s, svc) => {
+    const stream = await openStream(s.url);
+    assert.equal(stream.res.status, 200);
+    assert.match(stream.res.headers.get("content-type")!, /text\/event-stream/);
+    const first = await stream.next();
     assert.equal(first.type, "app");
     assert.equal(first.app, "acme/idle");
     await post(`${s.url}/servo`, { event: "HELLO", param: {} }, auth);
-    let m = await next();
-    while (m.app !== "default") m = await next();
+    let m = await nextAbout(stream, "default");
     assert.equal(m.summary.state, "describing");
     await post(`${s.url}/servo`, { event: "WHATS_NEXT", param: null }, auth);
-    m = await next();
-    assert.equal(m.app, "default");
+    m = await nextAbout(stream, "default");
     assert.equal(m.current?.cmd, "DESCRIBE");
     assert.equal(svc.list().length, 2);
-    await reader.cancel();
+    await stream.cancel();
+  });
+});
+
+Deno.test("DELETE /api/apps/{app}: the app and its history are gone; a configured app comes back fresh", async () => {
+  await withServer(TOKEN, async (s, svc) => {
+    const web = `${s.url}/accounts/acme/applications/web/servo`;
+    await post(web, { event: "HELLO", param: {} }, auth);
+    await post(web, { event: "WHATS_NEXT", param: null }, auth);
+    await post(web, { event: "DESCRIPTION", param: { descriptor: DESCRIPTOR } }, auth);
+    await post(web, { event: "WHATS_NEXT", param: null }, auth);
+    const count = (table: string, column = "app") =>
+      Number(
+        svc.store.db.prepare(`SELECT COUNT(*) AS c FROM ${table} WHERE ${column} = ?`).get(
+          "acme/web",
+        )?.c,
+      );
+    assert.ok(count("events") > 0 && count("decisions") > 0 && count("trials") > 0);
+    const stream = await openStream(s.url);
+
+    const del = (path: string, headers: Record<string, string> = auth) =>
+      fetch(`${s.url}/api/apps/${path}`, { method: "DELETE", headers });
+    let res = await del("acme%2Fweb", {});
+    assert.equal(res.status, 401, "the token is needed");
+    await res.body?.cancel();
+    res = await del("acme%2Fweb", { ...auth, origin: "http://evil.example" });
+    assert.equal(res.status, 403, "a cross-site DELETE is refused");
+    await res.body?.cancel();
+    res = await del("nope");
+    assert.equal(res.status, 404);
+    await res.body?.cancel();
+
+    res = await del("acme/web");
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { ok: true, app: "acme/web", recreated: false });
+    assert.equal(svc.get("acme/web"), undefined);
+    for (const t of ["events", "decisions", "trials"]) assert.equal(count(t), 0, t);
+    assert.equal(count("apps", "name"), 0);
+    let m = await stream.next();
+    while (m.type !== "removed") m = await stream.next(); // the first snapshot comes first
+    assert.deepEqual(m, { type: "removed", app: "acme/web" });
+    const list = await (await fetch(`${s.url}/api/apps`, { headers: auth })).json();
+    assert.deepEqual(list.apps.map((a: AppSummary) => a.app), ["acme/idle"]);
+
+    // An agent still running under that name starts over.
+    const again = await post(web, { event: "WHATS_NEXT", param: null }, auth);
+    assert.equal(again.body.cmd, "DESCRIBE");
+
+    // An app of the service config is listed again at once, fresh.
+    res = await del("acme/idle");
+    assert.deepEqual(await res.json(), { ok: true, app: "acme/idle", recreated: true });
+    m = await stream.next();
+    while (m.type !== "removed") m = await stream.next(); // acme/web's new run comes first
+    assert.deepEqual(m, { type: "removed", app: "acme/idle" });
+    const back = await nextAbout(stream, "acme/idle");
+    assert.equal(back.summary.trialsDone, 0);
+    assert.ok(svc.get("acme/idle"));
+    res = await fetch(`${s.url}/api/apps/acme/idle`, { method: "PUT", headers: auth });
+    assert.equal(res.status, 405);
+    await res.body?.cancel();
+    await stream.cancel();
   });
 });
 

@@ -36,13 +36,19 @@ export interface AppChange {
   current: CurrentOp | null;
 }
 
+/** An app was deleted, for subscribers. */
+export interface AppRemoved {
+  app: string;
+  removed: true;
+}
+
 /** The service. */
 export class OptimizerService {
   readonly store: Store;
   readonly config: ServiceConfig;
   #engineFor: ServiceOptions["engineFor"];
   #runs = new Map<string, AppRun>();
-  #listeners = new Set<(c: AppChange) => void>();
+  #listeners = new Set<(c: AppChange | AppRemoved) => void>();
   #maxApps: number;
 
   constructor(opts: ServiceOptions) {
@@ -89,7 +95,10 @@ export class OptimizerService {
   }
 
   #emit(run: AppRun): void {
-    const change: AppChange = { app: run.name, summary: run.summary(), current: run.current };
+    this.#tell({ app: run.name, summary: run.summary(), current: run.current });
+  }
+
+  #tell(change: AppChange | AppRemoved): void {
     for (const l of this.#listeners) {
       try {
         l(change);
@@ -114,6 +123,23 @@ export class OptimizerService {
     return reply;
   }
 
+  /**
+   * Delete an app and everything stored about it. An agent that still posts
+   * under its name starts it over (DESCRIBE first); an app named in the
+   * service config is listed again at once, fresh. Returns false when there
+   * is no such app.
+   */
+  deleteApp(app: string): { deleted: boolean; recreated: boolean } {
+    if (!this.#runs.has(app)) return { deleted: false, recreated: false };
+    this.store.deleteApp(app);
+    this.#runs.delete(app);
+    log.info("Deleted app {app}", { app });
+    this.#tell({ app, removed: true });
+    if (!Object.hasOwn(this.config.apps, app)) return { deleted: true, recreated: false };
+    this.#emit(this.#ensure(app));
+    return { deleted: true, recreated: true };
+  }
+
   /** The run of an app, or undefined. */
   get(app: string): AppRun | undefined {
     return this.#runs.get(app);
@@ -125,7 +151,7 @@ export class OptimizerService {
   }
 
   /** Subscribe to changes; returns the unsubscribe function. */
-  subscribe(listener: (c: AppChange) => void): () => void {
+  subscribe(listener: (c: AppChange | AppRemoved) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }

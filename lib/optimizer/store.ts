@@ -232,6 +232,17 @@ export class Store {
     }));
   }
 
+  /** Delete everything stored about an app (its row, trials, events and decisions). */
+  deleteApp(app: string): void {
+    this.tx(() => {
+      for (const table of ["apps", "trials", "events", "decisions"]) {
+        const column = table === "apps" ? "name" : "app";
+        this.db.prepare(`DELETE FROM ${table} WHERE ${column} = ?`).run(app);
+      }
+    });
+    this.#idleInserts.delete(app);
+  }
+
   /** Number of events stored for an app. */
   eventCount(app: string): number {
     const r = this.db.prepare("SELECT COUNT(*) AS c FROM events WHERE app = ?").get(app);

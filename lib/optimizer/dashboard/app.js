@@ -254,6 +254,18 @@ function refreshAll() {
 
 /** @param {any} msg StreamMessage */
 function onMessage(msg) {
+  if (msg?.type === "removed" && typeof msg.app === "string") {
+    state.apps.delete(msg.app);
+    state.current.delete(msg.app);
+    renderList();
+    if (msg.app === state.selected) {
+      // Clear the panes and ask again: "No app named ..." (an app of the
+      // service config comes back fresh).
+      state.selected = null;
+      select(msg.app);
+    }
+    return;
+  }
   if (!msg || msg.type !== "app" || typeof msg.app !== "string") return;
   const known = state.apps.has(msg.app);
   if (msg.summary) state.apps.set(msg.app, msg.summary);
