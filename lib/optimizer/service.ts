@@ -126,8 +126,8 @@ export class OptimizerService {
   /**
    * Delete an app and everything stored about it. An agent that still posts
    * under its name starts it over (DESCRIBE first); an app named in the
-   * service config is listed again at once, fresh. Returns false when there
-   * is no such app.
+   * service config is listed again at once, fresh (`recreated`). `deleted`
+   * is false when there is no such app.
    */
   deleteApp(app: string): { deleted: boolean; recreated: boolean } {
     if (!this.#runs.has(app)) return { deleted: false, recreated: false };
