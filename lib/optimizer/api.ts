@@ -90,27 +90,30 @@ function stream(svc: OptimizerService, hub: StreamHub): Response {
         // first snapshot (one message per app) may be large; a reader that
         // falls further behind than that plus maxQueuedBytes is dropped.
         const queued = hub.maxQueuedBytes - (controller.desiredSize ?? hub.maxQueuedBytes);
-        if (queued > hub.maxQueuedBytes + snapshotBytes) close();
+        if (queued > hub.maxQueuedBytes + snapshotBytes) close(true);
       };
       const sendApp = (m: StreamMessage) => send(`data: ${JSON.stringify(m)}\n\n`);
       const unsubscribe = svc.subscribe((c) =>
         sendApp("removed" in c ? { type: "removed", app: c.app } : { type: "app", ...c })
       );
       const timer = setInterval(() => send(": keep-alive\n\n"), hub.keepAliveMs);
-      const close = () => {
+      // `drop`: error the stream, which discards what is queued and aborts
+      // the response (a plain close would keep the backlog until it is read).
+      const close = (drop = false) => {
         if (closed) return;
         closed = true;
         clearInterval(timer);
         unsubscribe();
         removeFromHub();
         try {
-          controller.close();
+          if (drop) controller.error(new Error("the reader fell too far behind"));
+          else controller.close();
         } catch {
           // already closed
         }
       };
-      const removeFromHub = hub.add(close);
-      cleanup = close;
+      const removeFromHub = hub.add(() => close());
+      cleanup = () => close();
       send("retry: 3000\n\n");
       for (const run of svc.list()) {
         sendApp({ type: "app", app: run.name, summary: run.summary(), current: run.current });
