@@ -108,8 +108,12 @@ async function readBody(res: Response): Promise<string> {
     await res.body?.cancel();
     throw tooLarge();
   }
-  if (Number.isFinite(declared) || res.body === null) return await res.text();
-  // No length given (chunked): count while reading.
+  // fetch decompresses a gzip/br/deflate body but keeps the compressed
+  // length: only an uncompressed body with a length is read at once.
+  const encoding = res.headers.get("content-encoding");
+  const plain = encoding === null || encoding.trim().toLowerCase() === "identity";
+  if ((plain && Number.isFinite(declared)) || res.body === null) return await res.text();
+  // No length given (chunked), or compressed: count while reading.
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
   let size = 0;

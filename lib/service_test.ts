@@ -158,12 +158,27 @@ Deno.test("a response larger than MAX_RESPONSE_BYTES is a failed attempt, with o
         },
       }),
     );
+  // fetch decompresses a gzip body and keeps the compressed length: a small
+  // length must not let a large decoded body through.
+  let compressedPulled = 0;
+  const compressed = () =>
+    new Response(
+      new ReadableStream<Uint8Array>({
+        pull(c) {
+          compressedPulled++;
+          c.enqueue(new Uint8Array(1024 * 1024).fill(0x20));
+        },
+      }),
+      { headers: { "content-length": "40818", "content-encoding": "gzip" } },
+    );
   const { svc, waits } = client([
     new Response(big, { headers: { "content-length": String(big.length) } }),
     chunked(),
+    compressed(),
     Response.json({ cmd: "SLEEP" }),
   ]);
   assert.deepEqual(await svc.request("WHATS_NEXT", null, { kind: "whats_next" }), { cmd: "SLEEP" });
-  assert.deepEqual(waits, [1000, 2000]);
+  assert.deepEqual(waits, [1000, 2000, 4000]);
+  assert.ok(compressedPulled <= 20, `read ${compressedPulled} MiB of the compressed body`);
   assert.ok(pulled <= 20, `read ${pulled} MiB of the endless body`);
 });
