@@ -412,7 +412,8 @@ export class ProcessDriverRunner implements DriverRunner {
     let outIdle = false;
     let errIdle = false;
     const readStdout = async () => {
-      const split = new LineSplitter();
+      // A whole document is cut at MAX_WHOLE_OUTPUT even without a line break.
+      const split = new LineSplitter(opts.whole ? MAX_WHOLE_OUTPUT : undefined);
       const dec = new TextDecoder();
       for (;;) {
         outIdle = true;

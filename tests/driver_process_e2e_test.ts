@@ -331,25 +331,25 @@ Deno.test("driver whole-document mode (./environment)", async () => {
 Deno.test("driver whole-document mode: endless output is cut at MAX_WHOLE_OUTPUT, the group stopped", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const script = `${dir}/endless`;
-    await Deno.writeTextFile(
-      script,
-      "#!/bin/sh\nwhile :; do head -c 1048576 /dev/zero | tr '\\0' x; echo; done\n",
-    );
-    await Deno.chmod(script, 0o755);
-    const t0 = Date.now();
-    const out = await new ProcessDriverRunner({ killGrace: 0.5 }).run({
-      spec: { role: "adjust", name: "endless", argv: [script], statPath: script },
-      args: ["--query"],
-      whole: true,
-    });
-    assert.equal(out.decodeError, `more than ${MAX_WHOLE_OUTPUT} characters of output`);
-    assert.ok(Date.now() - t0 < 10_000, `stopped after ${Date.now() - t0} ms`);
-    const m = merge(out);
-    assert.match(
-      String(m.message),
-      /Failed decoding JSON stdout from .*more than 16777216 characters/,
-    );
+    const scripts = {
+      lines: "while :; do head -c 1048576 /dev/zero | tr '\\0' x; echo; done",
+      "no line break": "tr '\\0' x < /dev/zero",
+    };
+    for (const [what, body] of Object.entries(scripts)) {
+      const script = `${dir}/endless`;
+      await Deno.writeTextFile(script, `#!/bin/sh\n${body}\n`);
+      await Deno.chmod(script, 0o755);
+      const t0 = Date.now();
+      const out = await new ProcessDriverRunner({ killGrace: 0.5 }).run({
+        spec: { role: "adjust", name: "endless", argv: [script], statPath: script },
+        args: ["--query"],
+        whole: true,
+      });
+      assert.equal(out.decodeError, `more than ${MAX_WHOLE_OUTPUT} characters of output`, what);
+      assert.ok(Date.now() - t0 < 10_000, `${what}: stopped after ${Date.now() - t0} ms`);
+      const m = merge(out);
+      assert.match(String(m.message), /Failed decoding JSON stdout from .*more than 16777216/);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
