@@ -45,6 +45,8 @@ const state = {
   win: { from: 0, to: 0 },
   chartKey: "",
   msgKey: "",
+  /** Bumped when the selection is reset: a detail requested before is stale. */
+  gen: 0,
 };
 
 const api = new Api({ askToken });
@@ -141,6 +143,7 @@ function onHash() {
 function select(app) {
   if (state.selected !== app) {
     state.selected = app;
+    state.gen++;
     state.detail = null;
     state.selectedTrial = null;
     state.tableKey =
@@ -206,9 +209,10 @@ async function loadDetail() {
     return;
   }
   detailInFlight = true;
+  const gen = state.gen;
   try {
     const d = await api.json(appPath(app));
-    if (state.selected !== app) return;
+    if (state.selected !== app || state.gen !== gen) return;
     state.detail = d;
     state.current.set(app, d.current ?? null);
     state.apps.set(app, { ...state.apps.get(app), ...summaryOf(d) });
@@ -216,8 +220,10 @@ async function loadDetail() {
     renderDetail();
     renderList();
   } catch (err) {
-    if (state.selected === app) {
+    if (state.selected === app && state.gen === gen) {
       if (err instanceof ApiError && err.status === 404) {
+        state.apps.delete(app);
+        renderList();
         $("chart").innerHTML = `<p class="muted">No app named ${escText(app)}.</p>`;
       } else showError(err);
     }
