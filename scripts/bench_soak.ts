@@ -133,6 +133,22 @@ async function childCount(pid: number): Promise<number> {
   return text === "" ? 0 : text.split("\n").length;
 }
 
+/**
+ * The processes the soak's drivers recorded that still run (not zombies):
+ * only those whose environment holds this run's SOAK_PIDS, since a recorded
+ * pid may since belong to an unrelated process.
+ */
+async function survivors(pidFile: string): Promise<string[]> {
+  const out = await sh(
+    `[ -s '${pidFile}' ] || exit 0
+     alive=$(ps -o pid=,stat= -p "$(sort -u '${pidFile}' | paste -sd, -)" | awk '$2 !~ /^Z/ {print $1}')
+     for p in $alive; do
+       tr '\\0' '\\n' < "/proc/$p/environ" 2>/dev/null | grep -qx 'SOAK_PIDS=${pidFile}' && echo "$p"
+     done`,
+  );
+  return out === "" ? [] : out.split("\n");
+}
+
 /** Run the soak. */
 export async function benchSoak(
   opts: { commands?: number; warmup?: number; sample?: number; command?: string[] } = {},
@@ -238,15 +254,7 @@ export async function benchSoak(
     if (stalled) throw new Error(`the agent stalled after ${completed} of ${plan.length} commands`);
     // Give a stopped group's members the agent's kill grace, then look for survivors.
     await new Promise((r) => setTimeout(r, 500));
-    let pids: string[] = [];
-    try {
-      pids = (await Deno.readTextFile(pidFile)).split("\n").filter((p) => p !== "");
-    } catch {
-      // no driver ran
-    }
-    // Zombies (dead, waiting for init to reap them) are not running.
-    const states = pids.length === 0 ? "" : await sh(`ps -o stat= -p ${pids.join(",")}`);
-    const leftRunning = states.split("\n").filter((st) => st !== "" && !st.startsWith("Z")).length;
+    const leftRunning = (await survivors(pidFile)).length;
     const peak = Math.max(...rss);
     return {
       commands: total,
@@ -273,7 +281,8 @@ export async function benchSoak(
     }
     await child.status;
     await server.shutdown();
-    await sh(`[ -f ${pidFile} ] && kill -9 $(cat ${pidFile}) 2>/dev/null; true`);
+    const left = await survivors(pidFile);
+    if (left.length > 0) await sh(`kill -9 ${left.join(" ")} 2>/dev/null; true`);
     await Deno.remove(dir, { recursive: true });
   }
 }
