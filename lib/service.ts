@@ -24,6 +24,7 @@
  * const cmd = await svc.request("WHATS_NEXT", null, { kind: "whats_next" });
  * ```
  */
+import { readCapped } from "./bytes.ts";
 import { errorChain, ServiceError } from "./errors.ts";
 import { debugEnabled, getLogger } from "./log.ts";
 import type { EventName } from "./protocol.ts";
@@ -114,21 +115,9 @@ async function readBody(res: Response): Promise<string> {
   const plain = encoding === null || encoding.trim().toLowerCase() === "identity";
   if ((plain && Number.isFinite(declared)) || res.body === null) return await res.text();
   // No length given (chunked), or compressed: count while reading.
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let size = 0;
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_RESPONSE_BYTES) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    text += decoder.decode(value, { stream: true });
-  }
-  return text + decoder.decode();
+  const bytes = await readCapped(res.body, MAX_RESPONSE_BYTES);
+  if (bytes === null) throw tooLarge();
+  return new TextDecoder().decode(bytes);
 }
 
 function errorText(body: string): string {

@@ -4,7 +4,7 @@
  * Anything malformed is an {@link HttpError} with status 400 and a message
  * that says what is wrong; nothing here throws anything else.
  */
-import { concatBytes } from "../bytes.ts";
+import { readCapped } from "../bytes.ts";
 import { isRecord } from "../record.ts";
 
 /** An HTTP error with a status and a message for the client. */
@@ -158,24 +158,8 @@ export async function readJsonBody(req: Request, limit: number): Promise<unknown
     throw new HttpError(413, `the body is larger than ${limit} bytes`);
   }
   if (!req.body) throw new HttpError(400, "the body is empty; send a JSON object {event, param}");
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > limit) {
-        await reader.cancel().catch(() => {});
-        throw new HttpError(413, `the body is larger than ${limit} bytes`);
-      }
-      chunks.push(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  const buf = concatBytes(chunks);
+  const buf = await readCapped(req.body, limit);
+  if (buf === null) throw new HttpError(413, `the body is larger than ${limit} bytes`);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(buf);
