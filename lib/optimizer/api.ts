@@ -78,6 +78,8 @@ function stream(svc: OptimizerService, hub: StreamHub): Response {
     start(controller) {
       let closed = false;
       let snapshotBytes = Infinity; // set once the first snapshot is queued
+      // Bytes not read yet: the high-water mark minus desiredSize.
+      const queued = () => hub.maxQueuedBytes - (controller.desiredSize ?? hub.maxQueuedBytes);
       const send = (text: string) => {
         if (closed) return;
         try {
@@ -86,11 +88,9 @@ function stream(svc: OptimizerService, hub: StreamHub): Response {
           close();
           return;
         }
-        // Bytes not read yet: the high-water mark minus desiredSize. The
-        // first snapshot (one message per app) may be large; a reader that
-        // falls further behind than that plus maxQueuedBytes is dropped.
-        const queued = hub.maxQueuedBytes - (controller.desiredSize ?? hub.maxQueuedBytes);
-        if (queued > hub.maxQueuedBytes + snapshotBytes) close(true);
+        // The first snapshot (one message per app) may be large; a reader
+        // that falls further behind than that plus maxQueuedBytes is dropped.
+        if (queued() > hub.maxQueuedBytes + snapshotBytes) close(true);
       };
       const sendApp = (m: StreamMessage) => send(`data: ${JSON.stringify(m)}\n\n`);
       const unsubscribe = svc.subscribe((c) =>
@@ -118,7 +118,7 @@ function stream(svc: OptimizerService, hub: StreamHub): Response {
       for (const run of svc.list()) {
         sendApp({ type: "app", app: run.name, summary: run.summary(), current: run.current });
       }
-      snapshotBytes = hub.maxQueuedBytes - (controller.desiredSize ?? hub.maxQueuedBytes);
+      snapshotBytes = queued();
     },
     cancel() {
       cleanup();
