@@ -94,10 +94,12 @@ function crossSite(req: Request, url: URL): boolean {
   }
 }
 
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
 /** True for a loopback address (127.0.0.0/8, ::1) or the name localhost. */
 export function isLoopback(hostname: string): boolean {
   const h = hostname.toLowerCase().replace(/^\[|\]$/g, "");
-  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+  return h === "localhost" || h === "::1" || (IPV4.test(h) && h.startsWith("127."));
 }
 
 /**
@@ -117,7 +119,7 @@ function foreignHost(req: Request): string | null {
     return host;
   }
   if (name === "localhost" || name.endsWith(".localhost")) return null;
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.startsWith("[")) return null;
+  if (IPV4.test(name) || name.startsWith("[")) return null;
   return host;
 }
 
