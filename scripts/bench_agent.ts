@@ -43,7 +43,8 @@ while read -r line; do :; done
 echo '{"status":"ok","metrics":{"x":{"value":1}}}'
 `;
 
-async function rssKb(pid: number): Promise<number> {
+/** RSS of a process in KB (asks `ps`); 0 when it is gone. */
+export async function rssKb(pid: number): Promise<number> {
   const out = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)] }).output();
   const n = Number(new TextDecoder().decode(out.stdout).trim());
   return Number.isFinite(n) ? n : 0;
@@ -72,6 +73,32 @@ async function cpuTimes(pid: number): Promise<{ self: number; children: number }
   } catch {
     return null;
   }
+}
+
+/**
+ * Start the agent (selfCommand(), or `command`, e.g. the binary or the
+ * floor) in `cwd` against `url` without auth, as app `app`, retrying after
+ * at most 1 s.
+ */
+export function spawnAgent(
+  url: string,
+  app: string,
+  opts: {
+    cwd: string;
+    env?: Record<string, string>;
+    command?: string[];
+    stderr: "piped" | "null";
+  },
+): Deno.ChildProcess {
+  const [cmd, ...args] = opts.command ?? selfCommand();
+  return new Deno.Command(cmd, {
+    args: [...args, "--url", url, "--no-auth", app],
+    cwd: opts.cwd,
+    env: { SERVO_RETRY_DELAY_SEC: "1", ...opts.env },
+    stdin: "null",
+    stdout: "null",
+    stderr: opts.stderr,
+  }).spawn();
 }
 
 /** Run the benchmark. */
@@ -118,15 +145,12 @@ export async function benchAgent(
     return Response.json({ status: "ok" });
   });
   const url = `http://127.0.0.1:${server.addr.port}/servo`;
-  const [cmd, ...args] = opts.command ?? selfCommand();
-  const child = new Deno.Command(cmd, {
-    args: [...args, "--url", url, "--no-auth", "bench"],
+  const child = spawnAgent(url, "bench", {
     cwd: dir,
-    env: { SERVO_RETRY_DELAY_SEC: "1", ...opts.env },
-    stdin: "null",
-    stdout: "null",
+    env: opts.env,
+    command: opts.command,
     stderr: "piped",
-  }).spawn();
+  });
   // Keep the last chunks of the agent's stderr (undecoded, cheap) to explain an early exit.
   const tail: Uint8Array[] = [];
   const stderrDone = (async () => {

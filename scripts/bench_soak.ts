@@ -23,7 +23,7 @@
  * /proc is read through `cat` and `ls` (Deno's fs API refuses /proc).
  */
 import { parseArgs } from "node:util";
-import { selfCommand } from "../lib/self.ts";
+import { rssKb, spawnAgent } from "./bench_agent.ts";
 
 /** Figures of one soak run. */
 export interface SoakResult {
@@ -118,10 +118,6 @@ function measure(mode: string): Record<string, unknown> {
 async function sh(script: string): Promise<string> {
   const out = await new Deno.Command("sh", { args: ["-c", script], stderr: "null" }).output();
   return new TextDecoder().decode(out.stdout).trim();
-}
-
-async function rssKb(pid: number): Promise<number> {
-  return Number(await sh(`ps -o rss= -p ${pid}`)) || 0;
 }
 
 async function fdCount(pid: number): Promise<number> {
@@ -219,15 +215,12 @@ export async function benchSoak(
   });
 
   const url = `http://127.0.0.1:${server.addr.port}/servo`;
-  const [cmd, ...args] = opts.command ?? selfCommand();
-  const child = new Deno.Command(cmd, {
-    args: [...args, "--url", url, "--no-auth", "soak"],
+  const child = spawnAgent(url, "soak", {
     cwd: dir,
-    env: { SERVO_RETRY_DELAY_SEC: "1", OPTUNE_IO_TIMEOUT: "1", SOAK_PIDS: pidFile },
-    stdin: "null",
-    stdout: "null",
+    env: { OPTUNE_IO_TIMEOUT: "1", SOAK_PIDS: pidFile },
+    command: opts.command,
     stderr: "null",
-  }).spawn();
+  });
 
   const rss: number[] = [];
   const fds: number[] = [];
