@@ -25,8 +25,13 @@ const VERBS: Record<string, () => Promise<{ main: VerbMain }>> = {
   adjust: () => import("./lib/verbs/adjust.ts"),
 };
 
-/** Agent options that take a value (lib/cli.ts): the word after them is not a positional. */
-const VALUE_OPTIONS = new Set([
+/**
+ * Agent options that take a value (lib/cli.ts's AGENT_OPTIONS; main_test.ts
+ * checks the two agree): the word after them is not a positional. A copy,
+ * because importing lib/cli.ts loads node:util, which adds about 10 ms to
+ * every driver subprocess's start.
+ */
+export const VALUE_OPTIONS: ReadonlySet<string> = new Set([
   "-d",
   "--delay",
   "-a",

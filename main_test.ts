@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { pickVerb } from "./main.ts";
+import { pickVerb, VALUE_OPTIONS } from "./main.ts";
+import { AGENT_OPTIONS } from "./lib/cli.ts";
 
 Deno.test("pickVerb: the first positional names the verb, options may come first", () => {
   assert.deepEqual(pickVerb(["check"]), { verb: "check", args: [] });
@@ -28,4 +29,10 @@ Deno.test("pickVerb: anything else is the agent's command line", () => {
   assert.deepEqual(pickVerb(["web", "check"]), { verb: "run", args: ["web", "check"] });
   assert.deepEqual(pickVerb(["--", "check"]), { verb: "run", args: ["--", "check"] });
   assert.deepEqual(pickVerb([]), { verb: "run", args: [] });
+});
+
+Deno.test("pickVerb: VALUE_OPTIONS are exactly the agent options that take a value", () => {
+  const expected = Object.entries(AGENT_OPTIONS).filter(([, o]) => o.type === "string")
+    .flatMap(([name, o]) => [`--${name}`, ...("short" in o ? [`-${o.short}`] : [])]);
+  assert.deepEqual([...VALUE_OPTIONS].sort(), expected.sort());
 });

@@ -96,6 +96,20 @@ export function usageError(usage: string, message: string, prog = "servo"): Usag
   return new UsageError(`${usage}\n${prog}: error: ${message}`);
 }
 
+/** The agent's options: v1's, and --log-format (main.ts's VALUE_OPTIONS lists those with a value). */
+export const AGENT_OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  interactive: { type: "boolean", short: "i" },
+  delay: { type: "string", short: "d" },
+  verbose: { type: "boolean", short: "v" },
+  agent: { type: "string", short: "a" },
+  account: { type: "string" },
+  url: { type: "string" },
+  "auth-token": { type: "string" },
+  "no-auth": { type: "boolean" },
+  "log-format": { type: "string" },
+} as const;
+
 /** Parse the agent's argv (without the verb). Throws UsageError on bad input. */
 export function parseAgentArgs(args: string[]): AgentArgs {
   let parsed;
@@ -104,18 +118,7 @@ export function parseAgentArgs(args: string[]): AgentArgs {
       args,
       allowPositionals: true,
       strict: true,
-      options: {
-        help: { type: "boolean", short: "h" },
-        interactive: { type: "boolean", short: "i" },
-        delay: { type: "string", short: "d" },
-        verbose: { type: "boolean", short: "v" },
-        agent: { type: "string", short: "a" },
-        account: { type: "string" },
-        url: { type: "string" },
-        "auth-token": { type: "string" },
-        "no-auth": { type: "boolean" },
-        "log-format": { type: "string" },
-      },
+      options: AGENT_OPTIONS,
     });
   } catch (err) {
     throw usageError(AGENT_USAGE, (err as Error).message.split("\n")[0]);
