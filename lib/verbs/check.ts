@@ -12,7 +12,7 @@ import { errorChain } from "../errors.ts";
 import { compileFormula, type Formula, unknownVariables } from "../formula.ts";
 import { setupLogging } from "../log.ts";
 import { isRecord } from "../record.ts";
-import { LocalService, onStopSignals, parseLocal, reportInterrupted } from "./local.ts";
+import { agentStop, LocalService, onStopSignals, parseLocal, reportInterrupted } from "./local.ts";
 import type { VerbContext } from "./types.ts";
 
 const USAGE =
@@ -62,7 +62,7 @@ export async function main(args: string[], ctx: VerbContext): Promise<number> {
   let agent: Agent | undefined;
   const stops = onStopSignals(ctx, (s) => {
     abort.abort(new DOMException(s, "AbortError"));
-    agent?.stop(s === "SIGINT" ? "SIGINT" : "SIGTERM");
+    agent?.stop(agentStop(s));
   });
   try {
     return await check(values, positionals, abort.signal, (a) => (agent = a)) ??

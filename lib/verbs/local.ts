@@ -116,6 +116,11 @@ export function onStopSignals(
   return { received: () => received, close: () => subs.forEach((u) => u()) };
 }
 
+/** The agent's stop for a stop signal: SIGINT as itself, SIGTERM and SIGHUP as SIGTERM. */
+export function agentStop(signal: SignalName): "SIGINT" | "SIGTERM" {
+  return signal === "SIGINT" ? "SIGINT" : "SIGTERM";
+}
+
 /** Say that a signal stopped a local verb; returns its exit code (128 + signal number). */
 export function reportInterrupted(signal: SignalName, prog: string): number {
   console.error(`${prog}: interrupted by ${signal}; the driver was stopped`);
@@ -145,7 +150,7 @@ export async function localSetup(
     }),
     formula,
   });
-  const stops = onStopSignals(ctx, (s) => agent.stop(s === "SIGINT" ? "SIGINT" : "SIGTERM"));
+  const stops = onStopSignals(ctx, (s) => agent.stop(agentStop(s)));
   return {
     config,
     formula,
