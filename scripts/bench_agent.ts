@@ -3,16 +3,16 @@
  * permission set, or the compiled binary) against an in-process fake
  * service that answers every WHATS_NEXT with MEASURE, and a trivial `sh`
  * measure driver. Prints command cycles per second (WHATS_NEXT -> MEASURE
- * -> driver -> MEASUREMENT), peak RSS of the agent, and RSS growth between
- * the end of the warm-up and the end of the run.
+ * -> driver -> MEASUREMENT), peak RSS of the agent, and RSS growth over the
+ * measured cycles (a line fitted to the RSS samples; the two endpoints too).
  *
  *   deno run -P=bench scripts/bench_agent.ts [--cycles N] [--warmup N] [--binary dist/servo]
  *     [--env NAME=VALUE ...] [--json]
  *
  * Under `deno run` the agent gets the V8 flags `deno task compile` bakes into
  * the binary (selfCommand passes AGENT_V8_FLAGS), so the figures are the
- * shipped configuration's; `--env DENO_V8_FLAGS=...` adds flags to try. RSS is sampled with `ps` (Debian package procps) every
- * 100 ms.
+ * shipped configuration's; `--env DENO_V8_FLAGS=...` adds flags to try.
+ * RSS is sampled with `ps` (Debian package procps) every 100 ms.
  */
 import { parseArgs } from "node:util";
 import { selfCommand } from "../lib/self.ts";
@@ -25,7 +25,18 @@ export interface AgentBenchResult {
   peakRssMb: number;
   rssAfterWarmupMb: number;
   rssEndMb: number;
+  /**
+   * RSS growth over the measured cycles, in percent: the rise of a
+   * least-squares line through the RSS samples (every 100 ms) against the
+   * cycle count, over all measured cycles, relative to the line's start. The
+   * GC sawtooth (about 4 MB) cannot make or hide growth by where its phase
+   * falls at the two ends, as it can in the endpoint figure.
+   */
   rssGrowthPercent: number;
+  /** The end against the end of the warm-up, two single samples, in percent. */
+  rssEndpointGrowthPercent: number;
+  /** How many RSS samples the growth line was fitted to. */
+  rssSamples: number;
   /** Anonymous (private) memory at the end, without the executable's file pages; null if unknown. */
   anonEndMb: number | null;
   /** RSS (MB) every 1000 cycles after the warm-up. */
@@ -101,6 +112,35 @@ export function spawnAgent(
   }).spawn();
 }
 
+/**
+ * Growth in percent over `span` of the least-squares line through `points`
+ * (x: cycles after the warm-up, y: RSS), relative to the line at x = 0; 0
+ * with fewer than two distinct x.
+ */
+export function fittedGrowthPercent(
+  points: readonly { x: number; y: number }[],
+  span: number,
+): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  let mx = 0;
+  let my = 0;
+  for (const p of points) {
+    mx += p.x / n;
+    my += p.y / n;
+  }
+  let sxy = 0;
+  let sxx = 0;
+  for (const p of points) {
+    sxy += (p.x - mx) * (p.y - my);
+    sxx += (p.x - mx) ** 2;
+  }
+  if (sxx === 0) return 0;
+  const slope = sxy / sxx;
+  const start = my - slope * mx;
+  return start > 0 ? (slope * span / start) * 100 : 0;
+}
+
 /** Run the benchmark. */
 export async function benchAgent(
   opts: { cycles?: number; warmup?: number; command?: string[]; env?: Record<string, string> } = {},
@@ -167,9 +207,12 @@ export async function benchAgent(
 
   let peak = 0;
   let sampling = true;
+  const samples: { x: number; y: number }[] = [];
   const sampler = (async () => {
     while (sampling) {
-      peak = Math.max(peak, await rssKb(child.pid));
+      const kb = await rssKb(child.pid);
+      peak = Math.max(peak, kb);
+      if (kb > 0 && done >= warmup && t1 === 0) samples.push({ x: done - warmup, y: kb });
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
@@ -194,7 +237,9 @@ export async function benchAgent(
       peakRssMb: peak / 1024,
       rssAfterWarmupMb: warmEnd / 1024,
       rssEndMb: end / 1024,
-      rssGrowthPercent: ((end - warmEnd) / warmEnd) * 100,
+      rssGrowthPercent: fittedGrowthPercent(samples, cycles),
+      rssEndpointGrowthPercent: ((end - warmEnd) / warmEnd) * 100,
+      rssSamples: samples.length,
       anonEndMb: anon === null ? null : anon / 1024,
       trace,
       cpuMsPerCycle: cpu0 && cpu1 && own0 && own1
@@ -218,6 +263,11 @@ export async function benchAgent(
     await server.shutdown();
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** A percentage with its sign and one decimal. */
+export function signed(p: number): string {
+  return `${p >= 0 ? "+" : ""}${p.toFixed(1)}`;
 }
 
 if (import.meta.main) {
@@ -255,11 +305,13 @@ if (import.meta.main) {
       } cycles/s (WHATS_NEXT -> MEASURE -> sh driver -> MEASUREMENT)`,
     );
     console.log(
-      `agent: peak RSS ${r.peakRssMb.toFixed(1)} MB; RSS ${
+      `agent: peak RSS ${r.peakRssMb.toFixed(1)} MB; RSS growth ${
+        signed(r.rssGrowthPercent)
+      }% (line through ${r.rssSamples} samples); RSS ${
         r.rssAfterWarmupMb.toFixed(1)
       } MB after warm-up -> ${r.rssEndMb.toFixed(1)} MB at the end (${
-        r.rssGrowthPercent >= 0 ? "+" : ""
-      }${r.rssGrowthPercent.toFixed(1)}%)`,
+        signed(r.rssEndpointGrowthPercent)
+      }%)`,
     );
     if (r.cpuMsPerCycle) {
       console.log(
