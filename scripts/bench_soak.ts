@@ -23,7 +23,7 @@
  * /proc is read through `cat` and `ls` (Deno's fs API refuses /proc).
  */
 import { parseArgs } from "node:util";
-import { rssKb, spawnAgent } from "./bench_agent.ts";
+import { rssKb, signed, spawnAgent } from "./bench_agent.ts";
 
 /** Figures of one soak run. */
 export interface SoakResult {
@@ -322,12 +322,12 @@ if (import.meta.main) {
     console.log(`  mix            ${kinds}`);
     console.log(
       `  RSS MB         ${r.rssAfterWarmupMb.toFixed(1)} -> ${r.rssEndMb.toFixed(1)} (${
-        r.rssGrowthPercent >= 0 ? "+" : ""
-      }${r.rssGrowthPercent.toFixed(1)}%), peak ${r.peakRssMb.toFixed(1)}`,
+        signed(r.rssGrowthPercent)
+      }%), peak ${r.peakRssMb.toFixed(1)}`,
     );
     console.log(
-      `  RSS MB trace   ${r.trace.join(" ")} (second half ${r.rssTrendPercent >= 0 ? "+" : ""}${
-        r.rssTrendPercent.toFixed(1)
+      `  RSS MB trace   ${r.trace.join(" ")} (second half ${
+        signed(r.rssTrendPercent)
       }% on the first)`,
     );
     console.log(`  open fds       ${r.fdsAfterWarmup} -> ${r.fdsEnd}`);
