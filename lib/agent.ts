@@ -69,6 +69,8 @@ export interface AgentOptions {
   unexpectedPause?: number;
   /** Seconds GOODBYE may take in all (default 20). */
   goodbyeTimeout?: number;
+  /** Called after each command, before the next WHATS_NEXT (lib/verbs/run.ts: lib/gc.ts). */
+  betweenCommands?: () => void;
 }
 
 /** Default cancel reason when the service gives none (v1 text). */
@@ -166,6 +168,7 @@ export class Agent {
           log.error("Command failed: {error}", { error: (err as Error)?.message ?? String(err) });
           await this.#shortPause();
         }
+        this.#opts.betweenCommands?.();
       }
     } catch (err) {
       if (err instanceof ServiceAuthError || !soft.aborted) throw err;

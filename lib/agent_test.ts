@@ -291,11 +291,13 @@ Deno.test("run: HELLO, commands, cmd_uid echo, missing/unknown cmd, SLEEP, stop 
   const drivers = new FakeDrivers(() =>
     outcome({ response: { status: "ok", metrics: { a: { value: 1 } } } })
   );
+  const between: number[] = [];
   agent = makeAgent(svc, drivers, {
     sleep: (ms) => {
       sleeps.push(ms);
       return Promise.resolve();
     },
+    betweenCommands: () => between.push(svc.sent.length),
   });
   assert.equal(await agent.run(), "exit");
   const events = svc.sent.map((s) => s.event);
@@ -317,6 +319,8 @@ Deno.test("run: HELLO, commands, cmd_uid echo, missing/unknown cmd, SLEEP, stop 
   // a pause after the missing and the unknown cmd (min(2, retryDelay=1) s), SLEEP 7 s, the
   // last SLEEP was cut short by the stop (not run: stopped while it was the pending command)
   assert.deepEqual(sleeps.slice(0, 3), [1000, 1000, 7000]);
+  // betweenCommands after each command, once its completion is posted, before the next WHATS_NEXT
+  assert.deepEqual(between, [4, 5, 6, 7, 8]);
 });
 
 Deno.test("run: SIGTERM aborts the running driver and skips its completion", async () => {

@@ -19,10 +19,12 @@
  * measurable gain in cycles per second or suggestion time. (`--max-opt=1`,
  * no optimizing compiler at all, saves another 6 MB but makes a suggestion
  * with 200 trials of history about 19 times slower, and the binary's flags
- * cannot differ per verb.)
+ * cannot differ per verb.) `--expose-gc` gives the agent `gc()`, to collect
+ * garbage between commands (lib/gc.ts): 6 to 8 MB less peak RSS in the agent
+ * benchmark.
  */
 export const AGENT_V8_FLAGS =
-  "--max-semi-space-size=1,--optimize-for-size,--no-concurrent-recompilation";
+  "--max-semi-space-size=1,--optimize-for-size,--no-concurrent-recompilation,--expose-gc";
 
 /**
  * Flags of `deno run` for servo besides the permission set and the V8 flags
@@ -39,16 +41,31 @@ export const AGENT_V8_FLAGS =
  */
 export const RUN_FLAGS = ["--quiet", "--no-prompt", "--unstable-lazy-dynamic-imports"] as const;
 
+/**
+ * More `deno run` flags for servo's long-lived processes: the agent, and the
+ * deno.json tasks (`dev`, `demo`, `serve`). `--no-code-cache`: deno's V8
+ * code cache makes a start about 15 ms quicker (`servo driver exec` in
+ * scripts/bench_sdk.ts: 58-61 ms with it, 73-79 without), and costs about
+ * 1.5 MB of RSS for the life of the process (the agent benchmark: 59.2-59.7 MB
+ * peak without it, 60.9-61.4 with it). A driver starts with every command and
+ * keeps the cache; the agent starts once and runs for days.
+ */
+export const LONG_LIVED_FLAGS = ["--no-code-cache"] as const;
+
 const MAIN = new URL("../main.ts", import.meta.url);
 const CONFIG = new URL("../deno.json", import.meta.url);
 
-/** argv prefix that starts servo again: append a verb and its arguments. */
-export function selfCommand(): string[] {
+/**
+ * argv prefix that starts servo again: append a verb and its arguments.
+ * `longLived`: the process runs for long (the agent), see LONG_LIVED_FLAGS.
+ */
+export function selfCommand(opts: { longLived?: boolean } = {}): string[] {
   if (Deno.build.standalone) return [Deno.execPath()];
   return [
     Deno.execPath(),
     "run",
     ...RUN_FLAGS,
+    ...(opts.longLived ? LONG_LIVED_FLAGS : []),
     `--config=${CONFIG.pathname}`,
     "-P=servo",
     `--v8-flags=${AGENT_V8_FLAGS}`,

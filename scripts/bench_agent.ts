@@ -1,5 +1,5 @@
 /**
- * Agent benchmark: the agent (main.ts through selfCommand(), the shipped
+ * Agent benchmark: the agent (main.ts through selfCommand({ longLived: true }), the shipped
  * permission set, or the compiled binary) against an in-process fake
  * service that answers every WHATS_NEXT with MEASURE, and a trivial `sh`
  * measure driver. Prints command cycles per second (WHATS_NEXT -> MEASURE
@@ -87,7 +87,7 @@ async function cpuTimes(pid: number): Promise<{ self: number; children: number }
 }
 
 /**
- * Start the agent (selfCommand(), or `command`, e.g. the binary or the
+ * Start the agent (selfCommand({ longLived: true }), or `command`, e.g. the binary or the
  * floor) in `cwd` against `url` without auth, as app `app`, retrying after
  * at most 1 s.
  */
@@ -101,7 +101,7 @@ export function spawnAgent(
     stderr: "piped" | "null";
   },
 ): Deno.ChildProcess {
-  const [cmd, ...args] = opts.command ?? selfCommand();
+  const [cmd, ...args] = opts.command ?? selfCommand({ longLived: true });
   return new Deno.Command(cmd, {
     args: [...args, "--url", url, "--no-auth", app],
     cwd: opts.cwd,

@@ -18,6 +18,7 @@ export function floorCommand(v8Flags: string): string[] {
     "run",
     "--quiet",
     "--no-config",
+    "--no-code-cache", // as the agent runs (LONG_LIVED_FLAGS in lib/self.ts)
     "--allow-net=127.0.0.1",
     "--allow-run",
     `--v8-flags=${v8Flags}`,

@@ -376,7 +376,7 @@ export async function main(args: string[], ctx: VerbContext): Promise<number> {
       if (c.app === DEMO_APP) onChange();
     });
 
-    const [cmd, ...rest] = selfCommand();
+    const [cmd, ...rest] = selfCommand({ longLived: true });
     const agentOut = await Deno.open(agentLog, { write: true, create: true, truncate: true });
     agent = spawnGroup(cmd, [
       ...rest,

@@ -11,6 +11,7 @@ import { AGENT_HELP, parseAgentArgs } from "../cli.ts";
 import { type AgentConfig, effectiveSettings, loadConfig, readToken } from "../config.ts";
 import { ProcessDriverRunner } from "../driver.ts";
 import type { Formula } from "../formula.ts";
+import { gcBetweenCommands } from "../gc.ts";
 import { flushLogs, getLogger, setupLogging } from "../log.ts";
 import { initWarning } from "../process.ts";
 import { ServiceClient } from "../service.ts";
@@ -137,7 +138,14 @@ async function runAgent(args: string[], ctx: VerbContext): Promise<number> {
         ioTimeout: config.ioTimeout,
         cancelTimeout: config.cancelTimeout,
       });
-      agent = new Agent({ config, service, drivers, formula, prompt });
+      agent = new Agent({
+        config,
+        service,
+        drivers,
+        formula,
+        prompt,
+        betweenCommands: gcBetweenCommands(),
+      });
       if (pending) agent.stop(pending);
       const reason = await agent.run();
       agent = undefined;
