@@ -46,9 +46,10 @@ export const RUN_FLAGS = ["--quiet", "--no-prompt", "--unstable-lazy-dynamic-imp
  * deno.json tasks (`dev`, `demo`, `serve`). `--no-code-cache`: deno's V8
  * code cache makes a start about 15 ms quicker (`servo driver exec` in
  * scripts/bench_sdk.ts: 58-61 ms with it, 73-79 without), and costs about
- * 1.5 MB of RSS for the life of the process (the agent benchmark: 59.2-59.7 MB
- * peak without it, 60.9-61.4 with it). A driver starts with every command and
- * keeps the cache; the agent starts once and runs for days.
+ * 1.5 MB of RSS for the life of the process (the agent benchmark, runs taken
+ * in turn: 58.2 and 58.7 MB peak without it, 59.8 and 60.1 with it). A driver
+ * starts with every command and keeps the cache; the agent starts once and
+ * runs for days.
  */
 export const LONG_LIVED_FLAGS = ["--no-code-cache"] as const;
 

@@ -1,6 +1,6 @@
 /**
- * Agent benchmark: the agent (main.ts through selfCommand({ longLived: true }), the shipped
- * permission set, or the compiled binary) against an in-process fake
+ * Agent benchmark: the agent (main.ts through selfCommand({ longLived: true }):
+ * the shipped permission set; or the compiled binary) against an in-process fake
  * service that answers every WHATS_NEXT with MEASURE, and a trivial `sh`
  * measure driver. Prints command cycles per second (WHATS_NEXT -> MEASURE
  * -> driver -> MEASUREMENT), peak RSS of the agent, and RSS growth over the
@@ -87,9 +87,9 @@ async function cpuTimes(pid: number): Promise<{ self: number; children: number }
 }
 
 /**
- * Start the agent (selfCommand({ longLived: true }), or `command`, e.g. the binary or the
- * floor) in `cwd` against `url` without auth, as app `app`, retrying after
- * at most 1 s.
+ * Start the agent (selfCommand({ longLived: true }), or `command`, e.g. the
+ * binary or the floor) in `cwd` against `url` without auth, as app `app`,
+ * retrying after at most 1 s.
  */
 export function spawnAgent(
   url: string,
