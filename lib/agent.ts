@@ -449,6 +449,7 @@ export class Agent {
       spec,
       args: [this.#opts.config.appId],
       input: JSON.stringify(input),
+      fileChecked: true, // by #info, just now
       startGate: gate,
       onProgress: async (line) => (await gate) ? onProgress(line) : undefined,
       hasCancel: info.hasCancel,

@@ -154,6 +154,7 @@ Deno.test("measure: synthetic start, progress with runtime and cmd_uid, result s
   assert.equal(drivers.runs[0].input, '{"metrics":["a"],"control":{"duration":1}}');
   assert.deepEqual(drivers.runs[0].args, ["app"]);
   assert.equal(drivers.runs[0].hasCancel, true);
+  assert.equal(drivers.runs[0].fileChecked, true, "info() has just looked at the driver's file");
   assert.deepEqual(svc.sent.map((s) => s.param), [
     { progress: 0, runtime: 0, message: "starting driver", cmd_uid: "c-9" },
     { progress: 40, runtime: 1, message: "warming", cmd_uid: "c-9" },
@@ -267,6 +268,7 @@ Deno.test("environment pre-flight: mismatch skips the command", async () => {
   assert.equal(drivers.runs[0].whole, true);
   assert.deepEqual(drivers.runs[0].args, []);
   assert.equal(drivers.runs[0].ioTimeout, 0, "no IO timeout for ./environment (PROTOCOL 1.8)");
+  assert.equal(drivers.runs[0].fileChecked, undefined, "no info() before ./environment");
 });
 
 Deno.test("run: HELLO, commands, cmd_uid echo, missing/unknown cmd, SLEEP, stop exit", async () => {

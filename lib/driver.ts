@@ -76,6 +76,8 @@ export interface DriverRunOptions {
   whole?: boolean;
   /** Seconds without output before the driver is stopped, instead of the runner's; 0 = no limit. */
   ioTimeout?: number;
+  /** info() has just checked the driver's file for this run: do not look at it again. */
+  fileChecked?: boolean;
 }
 
 /** Everything that happened in one driver run. */
@@ -251,7 +253,7 @@ export class ProcessDriverRunner implements DriverRunner {
       aborted: false,
     };
     try {
-      this.#identity(spec);
+      if (!opts.fileChecked) this.#identity(spec);
     } catch (err) {
       out.spawnError = (err as Error).message;
       return out;
@@ -281,9 +283,12 @@ export class ProcessDriverRunner implements DriverRunner {
       stopping = child.stop(this.#killGraceMs);
     };
 
-    // IO timeout watchdog, re-armed on every chunk of output (not while the
-    // start gate is closed or a progress post is pending).
+    // IO timeout watchdog: every chunk of output moves the deadline on (not
+    // while the start gate is closed or a progress post is pending). One
+    // timer per run: a chunk only notes the time, and a timer that fires
+    // before the deadline is set again for the rest.
     let watchdog: ReturnType<typeof setTimeout> | undefined;
+    let lastOutput = 0;
     let paused = opts.startGate !== undefined;
     let wholeText = "";
     let ignoreLines = false;
@@ -297,19 +302,30 @@ export class ProcessDriverRunner implements DriverRunner {
       w.write(new TextEncoder().encode(opts.input)).catch(() => {});
       w.close().catch(() => {});
     };
+    const expire = () => {
+      watchdog = undefined;
+      if (paused || stopping) return;
+      const left = ioTimeoutMs - (performance.now() - lastOutput);
+      if (left > 0) {
+        watchdog = setTimeout(expire, left);
+        return;
+      }
+      out.timedOut = true;
+      log.warn("No output from {name} for {seconds} s: stopping it", {
+        name: spec.name,
+        seconds: ioTimeoutMs / 1000,
+      });
+      stop("io timeout");
+    };
     const arm = () => {
       if (ioTimeoutMs <= 0 || paused || stopping) return;
-      clearTimeout(watchdog);
-      watchdog = setTimeout(() => {
-        out.timedOut = true;
-        log.warn("No output from {name} for {seconds} s: stopping it", {
-          name: spec.name,
-          seconds: ioTimeoutMs / 1000,
-        });
-        stop("io timeout");
-      }, ioTimeoutMs);
+      lastOutput = performance.now();
+      watchdog ??= setTimeout(expire, ioTimeoutMs);
     };
-    const disarm = () => clearTimeout(watchdog);
+    const disarm = () => {
+      clearTimeout(watchdog);
+      watchdog = undefined;
+    };
     arm();
     if (gateOpen) {
       gateOpen.then((ok) => {
@@ -496,13 +512,16 @@ export class ProcessDriverRunner implements DriverRunner {
     exitGrace?.clear();
     disarm();
 
-    // Output closed: the driver has the exit timeout to exit.
-    const exitWait = timer(this.#exitTimeoutMs);
-    const exited = await Promise.race([
-      child.status.then(() => true),
-      exitWait.promise.then(() => false),
-    ]);
-    exitWait.clear();
+    // Output closed: the driver has the exit timeout to exit (no timer when it has already).
+    let exited = child.exited;
+    if (!exited) {
+      const exitWait = timer(this.#exitTimeoutMs);
+      exited = await Promise.race([
+        child.status.then(() => true),
+        exitWait.promise.then(() => false),
+      ]);
+      exitWait.clear();
+    }
     if (!exited) {
       out.killedStuck = true;
       log.warn("Killed stuck child process {name}", { name: spec.name });

@@ -302,6 +302,19 @@ Deno.test("driver --info that outlasts the IO timeout is reported as a timeout",
   );
 });
 
+Deno.test("driver output moves the IO timeout on: a driver that prints every 0.2 s outlasts a 0.5 s timeout", async () => {
+  const runner = new ProcessDriverRunner({ ioTimeout: 0.5 });
+  const t0 = Date.now();
+  const out = await runner.run({
+    spec: fakeSpec("slow", { FAKE_STEPS: "6" }),
+    args: ["a"],
+    input: "{}",
+  });
+  assert.ok(Date.now() - t0 >= 1000, "ran for its 6 steps");
+  assert.equal(out.timedOut, false);
+  assert.equal(out.response.status, "ok");
+});
+
 Deno.test("driver run with its own IO timeout: 0 means no limit (./environment)", async () => {
   const runner = new ProcessDriverRunner({ ioTimeout: 0.3 });
   const limited = await runner.run({ spec: fakeSpec("quietok"), args: [], input: "{}" });
