@@ -11,10 +11,11 @@
  *
  * The trigger is the heap's growth, not the time, so a collection runs only
  * when there is garbage to gain from. Each one stops the agent for 5 to
- * 7.5 ms (`--trace-gc`, one every ~150 commands in the benchmark), and the
- * agent's CPU per command rose by about 0.25 ms there, as the commands after
- * a full collection run a little slower. Commands last seconds to minutes in
- * a real deployment, so it costs next to nothing there.
+ * 10 ms (`--trace-gc`, one every 120 to 150 commands in the benchmark), and
+ * the agent's CPU per command rose by 0.2 to 0.3 ms there; the pauses make
+ * up less than half of that, and where the rest goes was not pinned down.
+ * Commands last seconds to minutes in a real deployment, so it costs next to
+ * nothing there.
  *
  * Needs V8's `gc()`, which the flag `--expose-gc` (in AGENT_V8_FLAGS, see
  * lib/self.ts) provides; without it this does nothing.
