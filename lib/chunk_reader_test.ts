@@ -57,3 +57,28 @@ Deno.test("ChunkReader: a chunk is a view of the bytes read, not of the whole bu
   r.release();
   await p.status;
 });
+
+Deno.test("ChunkReader.release: an unfinished stream is unlocked for the next reader, an ended one is left as it is", async () => {
+  const enc = new TextEncoder();
+  const stream = new ReadableStream<Uint8Array>({
+    type: "bytes",
+    start(c) {
+      c.enqueue(enc.encode("abcd"));
+      c.close();
+    },
+  });
+  const first = new ChunkReader(stream);
+  assert.deepEqual([...(await first.read())!], [97, 98, 99, 100]);
+  first.release();
+  assert.equal(stream.locked, false, "released before its end: another reader may go on");
+  const second = new ChunkReader(stream);
+  assert.equal(await second.read(), null);
+  const pooled = pooledBuffers();
+  second.release();
+  assert.equal(
+    stream.locked,
+    true,
+    "an ended stream keeps its reader: nothing can be read from it",
+  );
+  assert.equal(pooledBuffers(), pooled + 1, "the buffer went back to the pool");
+});
