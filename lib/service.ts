@@ -134,6 +134,15 @@ function errorText(body: string): string {
   return text.length > 500 ? `${text.slice(0, 500)}...` : text;
 }
 
+/** An attempt in flight: aborted at its deadline, or when its caller's signal aborts. */
+interface InFlight {
+  ac: AbortController;
+  /** performance.now() by which the answer must have come. */
+  deadline: number;
+  signal?: AbortSignal;
+  timedOut: boolean;
+}
+
 /** The HTTP client of the agent. */
 export class ServiceClient implements Service {
   readonly url: string;
@@ -144,6 +153,19 @@ export class ServiceClient implements Service {
   readonly #fetch: typeof fetch;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #headers: Record<string, string>;
+  /**
+   * Attempts in flight, and one timer for all of them (set for the oldest
+   * one's deadline, which is the earliest: every attempt gets the same
+   * time) instead of a timer and an abort listener per attempt, which were
+   * about 2.5% of the agent's CPU in the benchmark. The timer is not
+   * cleared when an attempt ends: when it fires it sets itself again for
+   * the oldest attempt still in flight, if any. It keeps the process alive
+   * only while an attempt is in flight.
+   */
+  readonly #inFlight = new Set<InFlight>();
+  #watchdog: ReturnType<typeof setTimeout> | undefined;
+  /** Signals with a listener that aborts their attempts in flight (one each). */
+  readonly #watched = new WeakSet<AbortSignal>();
 
   constructor(opts: ServiceClientOptions) {
     this.url = opts.url;
@@ -198,21 +220,60 @@ export class ServiceClient implements Service {
     }
   }
 
+  /** Track a new attempt: its deadline, and its caller's signal. */
+  #begin(signal?: AbortSignal): InFlight {
+    const attempt: InFlight = {
+      ac: new AbortController(),
+      deadline: performance.now() + this.#timeoutMs,
+      signal,
+      timedOut: false,
+    };
+    this.#inFlight.add(attempt);
+    if (this.#watchdog === undefined) this.#arm(this.#timeoutMs);
+    else if (this.#inFlight.size === 1) Deno.refTimer(this.#watchdog);
+    if (signal && !this.#watched.has(signal)) {
+      this.#watched.add(signal);
+      signal.addEventListener("abort", () => {
+        for (const a of this.#inFlight) if (a.signal === signal) a.ac.abort(signal.reason);
+      }, { once: true });
+    }
+    return attempt;
+  }
+
+  #arm(ms: number): void {
+    this.#watchdog = setTimeout(() => this.#expire(), ms);
+  }
+
+  /** An attempt ended: forget it; with none in flight, the watchdog keeps nothing alive. */
+  #end(attempt: InFlight): void {
+    this.#inFlight.delete(attempt);
+    if (this.#inFlight.size === 0 && this.#watchdog !== undefined) {
+      Deno.unrefTimer(this.#watchdog);
+    }
+  }
+
+  /** The watchdog fired: abort what is past its deadline, and wait for the oldest of the rest. */
+  #expire(): void {
+    this.#watchdog = undefined;
+    const now = performance.now();
+    let next = Infinity;
+    for (const a of this.#inFlight) {
+      if (a.deadline <= now) {
+        if (!a.timedOut) {
+          a.timedOut = true;
+          a.ac.abort();
+        }
+      } else next = Math.min(next, a.deadline);
+    }
+    if (next !== Infinity) this.#arm(next - now);
+  }
+
   async #attempt(
     event: EventName,
     body: string,
     signal?: AbortSignal,
   ): Promise<Record<string, unknown>> {
-    // One controller per attempt; the timer and the listener go when it ends
-    // (AbortSignal.timeout/any would keep a timer or a reference per request).
-    const ac = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      ac.abort();
-    }, this.#timeoutMs);
-    const onAbort = () => ac.abort(signal!.reason);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const attempt = this.#begin(signal);
     if (debugEnabled()) log.debug("Sending {event}: {body}", { event, body });
     let res: Response;
     let text: string;
@@ -221,19 +282,18 @@ export class ServiceClient implements Service {
         method: "POST",
         headers: this.#headers,
         body,
-        signal: ac.signal,
+        signal: attempt.ac.signal,
       });
       text = await readBody(res);
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       if (err instanceof AttemptError) throw err;
-      if (timedOut) {
+      if (attempt.timedOut) {
         throw new AttemptError(`no answer from ${this.url} within ${this.#timeoutMs / 1000} s`);
       }
       throw new AttemptError(`cannot connect to ${this.url}: ${errorChain(err)}`);
     } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+      this.#end(attempt);
     }
     if (res.status === 401 || res.status === 403) {
       const why = errorText(text);

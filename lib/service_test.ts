@@ -140,6 +140,37 @@ Deno.test("abort stops the request and the retries", async () => {
   await assert.rejects(p, /stop/);
 });
 
+Deno.test("requests in flight together: each times out at its own deadline, and a signal stops only its own", async () => {
+  const hang = (init: RequestInit) =>
+    new Promise<Response>((_, reject) => {
+      init.signal!.addEventListener("abort", () => reject(init.signal!.reason));
+    });
+  const started = performance.now();
+  const ended: Record<string, number> = {};
+  const { svc } = client([hang, hang, hang, Response.json({ n: 1 }), Response.json({ n: 2 })], {
+    httpTimeout: 0.2,
+  });
+  const stop = new AbortController();
+  const timed = (name: string, p: Promise<unknown>) =>
+    p.finally(() => (ended[name] = performance.now() - started));
+  const a = timed("a", svc.request("MEASUREMENT", { progress: 1 }, { kind: "progress" }));
+  await new Promise((r) => setTimeout(r, 80));
+  const b = timed("b", svc.request("ADJUSTMENT", { progress: 1 }, { kind: "progress" }));
+  const c = svc.request("WHATS_NEXT", null, { kind: "whats_next", signal: stop.signal });
+  stop.abort(new Error("stopped"));
+  await assert.rejects(c, /stopped/);
+  assert.deepEqual(await a, { n: 1 }, "a timed out once and its retry was answered");
+  assert.deepEqual(await b, { n: 2 });
+  assert.ok(ended.a >= 190, `a ended after ${ended.a} ms`);
+  assert.ok(ended.b >= 270, `b ended after ${ended.b} ms, 0.2 s after it started`);
+  assert.ok(ended.b - ended.a >= 40, `a (${ended.a} ms) timed out at its own deadline, not at b's`);
+  // Idle, the watchdog keeps nothing alive (the test sanitizer would say so),
+  // and a later request is still timed.
+  await new Promise((r) => setTimeout(r, 250));
+  const { svc: later } = client([hang, Response.json({ late: true })], { httpTimeout: 0.05 });
+  assert.deepEqual(await later.request("WHATS_NEXT", null, { kind: "whats_next" }), { late: true });
+});
+
 Deno.test("a non-object JSON body is {}", async () => {
   const { svc } = client([Response.json([1, 2])]);
   assert.deepEqual(await svc.request("HELLO", {}, { kind: "hello" }), {});
