@@ -147,9 +147,16 @@ Deno.test("requests in flight together: each times out at its own deadline, and 
     });
   const started = performance.now();
   const ended: Record<string, number> = {};
-  const { svc } = client([hang, hang, hang, Response.json({ n: 1 }), Response.json({ n: 2 })], {
-    httpTimeout: 0.2,
-  });
+  const { svc } = client([
+    hang,
+    hang,
+    hang,
+    Response.json({ n: 1 }),
+    Response.json({ n: 2 }),
+    Response.json({ quick: 1 }),
+    hang,
+    Response.json({ late: 1 }),
+  ], { httpTimeout: 0.2 });
   const stop = new AbortController();
   const timed = (name: string, p: Promise<unknown>) =>
     p.finally(() => (ended[name] = performance.now() - started));
@@ -164,11 +171,20 @@ Deno.test("requests in flight together: each times out at its own deadline, and 
   assert.ok(ended.a >= 190, `a ended after ${ended.a} ms`);
   assert.ok(ended.b >= 270, `b ended after ${ended.b} ms, 0.2 s after it started`);
   assert.ok(ended.b - ended.a >= 40, `a (${ended.a} ms) timed out at its own deadline, not at b's`);
-  // Idle, the watchdog keeps nothing alive (the test sanitizer would say so),
-  // and a later request is still timed.
+  // The same client later: a request answered at once leaves the timer set
+  // for its deadline (and keeps nothing alive meanwhile: the test sanitizer
+  // would say so); a request that hangs 0.1 s later is still given its own
+  // 0.2 s, not the time left to that earlier deadline.
   await new Promise((r) => setTimeout(r, 250));
-  const { svc: later } = client([hang, Response.json({ late: true })], { httpTimeout: 0.05 });
-  assert.deepEqual(await later.request("WHATS_NEXT", null, { kind: "whats_next" }), { late: true });
+  assert.deepEqual(await svc.request("WHATS_NEXT", null, { kind: "whats_next" }), { quick: 1 });
+  await new Promise((r) => setTimeout(r, 100));
+  const t0 = performance.now();
+  assert.deepEqual(await svc.request("WHATS_NEXT", null, { kind: "whats_next" }), { late: 1 });
+  const took = performance.now() - t0;
+  assert.ok(
+    took >= 190,
+    `the hanging request timed out after ${took} ms, not at the earlier deadline`,
+  );
 });
 
 Deno.test("a non-object JSON body is {}", async () => {
