@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { AGENT_V8_FLAGS, LONG_LIVED_FLAGS, RUN_FLAGS, selfCommand } from "./self.ts";
+import {
+  AGENT_V8_FLAGS,
+  LONG_LIVED_FLAGS,
+  RUN_FLAGS,
+  selfCacheCommand,
+  selfCommand,
+} from "./self.ts";
 
 Deno.test("self: the deno.json tasks that run servo pass the run flags and the V8 flags the binary carries", async () => {
   const config = JSON.parse(
@@ -20,4 +26,16 @@ Deno.test("self: the deno.json tasks that run servo pass the run flags and the V
     assert.ok(selfCommand({ longLived: true }).includes(flag), flag);
   }
   assert.ok(selfCommand().includes(`--v8-flags=${AGENT_V8_FLAGS}`));
+});
+
+Deno.test("self: selfCacheCommand caches main.ts with the config that selfCommand runs it with", async () => {
+  const argv = selfCacheCommand();
+  assert.ok(argv, "deno run, not the binary");
+  const run = selfCommand();
+  assert.equal(argv[1], "cache");
+  assert.equal(argv.at(-1), run.at(-1), "main.ts");
+  const config = run.find((a) => a.startsWith("--config="));
+  assert.ok(config && argv.includes(config), config);
+  const out = await new Deno.Command(argv[0], { args: argv.slice(1), stdout: "null" }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
 });
