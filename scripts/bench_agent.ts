@@ -147,7 +147,7 @@ export function fittedGrowthPercent(
 let cached: Promise<void> | undefined;
 
 /** Fill deno's module cache for main.ts once per process (see selfCacheCommand). */
-function cacheModules(): Promise<void> {
+export function cacheModules(): Promise<void> {
   return cached ??= (async () => {
     const argv = selfCacheCommand();
     if (!argv) return;

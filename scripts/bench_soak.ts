@@ -23,7 +23,7 @@
  * /proc is read through `cat` and `ls` (Deno's fs API refuses /proc).
  */
 import { parseArgs } from "node:util";
-import { rssKb, signed, spawnAgent } from "./bench_agent.ts";
+import { cacheModules, rssKb, signed, spawnAgent } from "./bench_agent.ts";
 
 /** Figures of one soak run. */
 export interface SoakResult {
@@ -215,6 +215,7 @@ export async function benchSoak(
   });
 
   const url = `http://127.0.0.1:${server.addr.port}/servo`;
+  if (!opts.command) await cacheModules(); // as bench_agent.ts: the state of every later start
   const child = spawnAgent(url, "soak", {
     cwd: dir,
     env: { OPTUNE_IO_TIMEOUT: "1", SOAK_PIDS: pidFile },
