@@ -27,6 +27,7 @@
  */
 import type { DriverSpec, VerboseStderr } from "./config.ts";
 import { DriverError } from "./errors.ts";
+import { Deadlines } from "./deadlines.ts";
 import { ChunkReader } from "./chunk_reader.ts";
 import { LineSplitter } from "./lines.ts";
 import { debugEnabled, getLogger } from "./log.ts";
@@ -153,17 +154,22 @@ export function checkDriverFile(
   return { info: st };
 }
 
+/**
+ * The exit timeouts of all runs, on one timer: nearly every driver has
+ * exited, or closed its output, a moment after the other, and the timeout
+ * set for it is cancelled at once (lib/deadlines.ts).
+ */
+const deadlines = new Deadlines();
+
+/** A promise that resolves in `ms`, or at once by clear(). */
 function timer(ms: number): { promise: Promise<void>; clear(): void } {
-  let t: ReturnType<typeof setTimeout> | undefined;
   let res!: () => void;
-  const promise = new Promise<void>((r) => {
-    res = r;
-    t = setTimeout(r, ms);
-  });
+  const promise = new Promise<void>((r) => (res = r));
+  const cancel = deadlines.add(ms, res);
   return {
     promise,
     clear() {
-      clearTimeout(t);
+      cancel();
       res();
     },
   };

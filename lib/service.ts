@@ -26,6 +26,7 @@
  */
 import { readCapped } from "./bytes.ts";
 import { errorChain, ServiceError } from "./errors.ts";
+import { Deadlines } from "./deadlines.ts";
 import { debugEnabled, getLogger } from "./log.ts";
 import type { EventName } from "./protocol.ts";
 import { sleep as defaultSleep } from "./sleep.ts";
@@ -137,10 +138,9 @@ function errorText(body: string): string {
 /** An attempt in flight: aborted at its deadline, or when its caller's signal aborts. */
 interface InFlight {
   ac: AbortController;
-  /** performance.now() by which the answer must have come. */
-  deadline: number;
   signal?: AbortSignal;
   timedOut: boolean;
+  cancelDeadline: () => void;
 }
 
 /** The HTTP client of the agent. */
@@ -154,16 +154,12 @@ export class ServiceClient implements Service {
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #headers: Record<string, string>;
   /**
-   * Attempts in flight, and one timer for all of them (set for the oldest
-   * one's deadline, which is the earliest: every attempt gets the same
-   * time) instead of a timer and an abort listener per attempt, which were
-   * about 2.5% of the agent's CPU in the benchmark. The timer is not
-   * cleared when an attempt ends: when it fires it sets itself again for
-   * the oldest attempt still in flight, if any. It keeps the process alive
-   * only while an attempt is in flight.
+   * Attempts in flight, with their HTTP timeouts on one timer (lib/deadlines.ts)
+   * and one abort listener per caller signal, instead of a timer and a
+   * listener per attempt.
    */
   readonly #inFlight = new Set<InFlight>();
-  #watchdog: ReturnType<typeof setTimeout> | undefined;
+  readonly #deadlines = new Deadlines();
   /** Signals with a listener that aborts their attempts in flight (one each). */
   readonly #watched = new WeakSet<AbortSignal>();
 
@@ -222,15 +218,17 @@ export class ServiceClient implements Service {
 
   /** Track a new attempt: its deadline, and its caller's signal. */
   #begin(signal?: AbortSignal): InFlight {
+    const ac = new AbortController();
     const attempt: InFlight = {
-      ac: new AbortController(),
-      deadline: performance.now() + this.#timeoutMs,
+      ac,
       signal,
       timedOut: false,
+      cancelDeadline: this.#deadlines.add(this.#timeoutMs, () => {
+        attempt.timedOut = true;
+        ac.abort();
+      }),
     };
     this.#inFlight.add(attempt);
-    if (this.#watchdog === undefined) this.#arm(this.#timeoutMs);
-    else if (this.#inFlight.size === 1) Deno.refTimer(this.#watchdog);
     if (signal && !this.#watched.has(signal)) {
       this.#watched.add(signal);
       signal.addEventListener("abort", () => {
@@ -240,32 +238,10 @@ export class ServiceClient implements Service {
     return attempt;
   }
 
-  #arm(ms: number): void {
-    this.#watchdog = setTimeout(() => this.#expire(), ms);
-  }
-
-  /** An attempt ended: forget it; with none in flight, the watchdog keeps nothing alive. */
+  /** An attempt ended: forget it and its deadline. */
   #end(attempt: InFlight): void {
+    attempt.cancelDeadline();
     this.#inFlight.delete(attempt);
-    if (this.#inFlight.size === 0 && this.#watchdog !== undefined) {
-      Deno.unrefTimer(this.#watchdog);
-    }
-  }
-
-  /** The watchdog fired: abort what is past its deadline, and wait for the oldest of the rest. */
-  #expire(): void {
-    this.#watchdog = undefined;
-    const now = performance.now();
-    let next = Infinity;
-    for (const a of this.#inFlight) {
-      if (a.deadline <= now) {
-        if (!a.timedOut) {
-          a.timedOut = true;
-          a.ac.abort();
-        }
-      } else next = Math.min(next, a.deadline);
-    }
-    if (next !== Infinity) this.#arm(next - now);
   }
 
   async #attempt(
