@@ -155,9 +155,10 @@ export function checkDriverFile(
 }
 
 /**
- * The exit timeouts of all runs, on one timer: nearly every driver has
- * exited, or closed its output, a moment after the other, and the timeout
- * set for it is cancelled at once (lib/deadlines.ts).
+ * The IO and exit timeouts of all runs, on one timer: nearly every driver
+ * has exited, or closed its output, a moment after the other, and the
+ * timeout set for it is cancelled at once; every chunk of output moves the
+ * IO deadline on (lib/deadlines.ts).
  */
 const deadlines = new Deadlines();
 
@@ -290,11 +291,9 @@ export class ProcessDriverRunner implements DriverRunner {
     };
 
     // IO timeout watchdog: every chunk of output moves the deadline on (not
-    // while the start gate is closed or a progress post is pending). One
-    // timer per run: a chunk only notes the time, and a timer that fires
-    // before the deadline is set again for the rest.
-    let watchdog: ReturnType<typeof setTimeout> | undefined;
-    let lastOutput = 0;
+    // while the start gate is closed or a progress post is pending), on the
+    // runner's shared timer (lib/deadlines.ts).
+    let cancelWatchdog: (() => void) | undefined;
     let paused = opts.startGate !== undefined;
     let wholeText = "";
     let ignoreLines = false;
@@ -309,13 +308,8 @@ export class ProcessDriverRunner implements DriverRunner {
       w.close().catch(() => {});
     };
     const expire = () => {
-      watchdog = undefined;
+      cancelWatchdog = undefined;
       if (paused || stopping) return;
-      const left = ioTimeoutMs - (performance.now() - lastOutput);
-      if (left > 0) {
-        watchdog = setTimeout(expire, left);
-        return;
-      }
       out.timedOut = true;
       log.warn("No output from {name} for {seconds} s: stopping it", {
         name: spec.name,
@@ -323,14 +317,14 @@ export class ProcessDriverRunner implements DriverRunner {
       });
       stop("io timeout");
     };
+    const disarm = () => {
+      cancelWatchdog?.();
+      cancelWatchdog = undefined;
+    };
     const arm = () => {
       if (ioTimeoutMs <= 0 || paused || stopping) return;
-      lastOutput = performance.now();
-      watchdog ??= setTimeout(expire, ioTimeoutMs);
-    };
-    const disarm = () => {
-      clearTimeout(watchdog);
-      watchdog = undefined;
+      disarm();
+      cancelWatchdog = deadlines.add(ioTimeoutMs, expire);
     };
     arm();
     if (gateOpen) {
