@@ -15,6 +15,7 @@ COPY main.ts ./
 COPY lib/ lib/
 COPY drivers/ drivers/
 COPY scripts/ scripts/
+COPY vendor/ vendor/
 RUN deno task compile
 
 # Runtime: slim Debian (glibc), because drivers are usually shell scripts

@@ -19,9 +19,12 @@ Deno.test({
       }).output();
       const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
       assert.ok(out.success, text);
-      for (const pkg of ["@logtape/logtape", "yaml/", "expr-eval-fork/"]) {
+      for (const pkg of ["@logtape/logtape", "expr-eval-fork/"]) {
         assert.ok(text.includes(pkg), `${pkg} embedded:\n${text}`);
       }
+      // YAML is vendor/yaml.js (scripts/vendor_yaml.ts); npm:yaml only types it.
+      assert.ok(text.includes("vendor/"), `vendor/ embedded:\n${text}`);
+      assert.ok(!/yaml\/\d/.test(text), `npm:yaml not embedded:\n${text}`);
       assert.ok(/dashboard/.test(text), `dashboard embedded:\n${text}`);
       assert.ok(!text.includes("playwright"), `no test-only package embedded:\n${text}`);
       const mb = Number(text.match(/Files:\s*([\d.]+)MB/)?.[1]);
