@@ -20,8 +20,8 @@
 
 /**
  * The import-map key of the npm package itself (deno.json): the source of
- * the bundle, the types of vendor/yaml.js, and what vendor/yaml_test.ts
- * compares against. Being in the import map keeps it in deno.lock.
+ * the bundle, the types of vendor/yaml.js, and what
+ * scripts/vendor_yaml_test.ts compares against. Being in the import map keeps it in deno.lock.
  */
 export const YAML_NPM = "yaml-npm";
 
@@ -62,7 +62,8 @@ export function vendorText(bundle: string, version: string, license: string): st
   return header.join("\n") + "\n" + body;
 }
 
-if (import.meta.main) {
+/** Write vendor/yaml.js; the exit code. */
+async function main(): Promise<number> {
   const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
   const version = lockedYamlVersion(
     await Deno.readTextFile(`${root}/deno.json`),
@@ -88,23 +89,26 @@ if (import.meta.main) {
     }).output();
     if (!out.success) {
       console.error("vendor-yaml: deno bundle failed (see above)");
-      Deno.exit(1);
+      return 1;
     }
     // The package's license, from the npm cache the bundle came from.
-    const cache = await new Deno.Command(Deno.execPath(), {
+    const info = await new Deno.Command(Deno.execPath(), {
       args: ["info", "--json"],
       stdout: "piped",
       stderr: "inherit",
     }).output();
-    const npmCache = (JSON.parse(new TextDecoder().decode(cache.stdout)) as { npmCache: string })
-      .npmCache;
+    const { npmCache } = JSON.parse(new TextDecoder().decode(info.stdout)) as { npmCache: string };
     const license = await Deno.readTextFile(
       `${npmCache}/registry.npmjs.org/yaml/${version}/LICENSE`,
     );
     const text = vendorText(await Deno.readTextFile(`${tmp}/yaml.js`), version, license);
     await Deno.writeTextFile(`${root}/vendor/yaml.js`, text);
     console.error(`vendor-yaml: wrote vendor/yaml.js (npm:yaml@${version}, ${text.length} bytes)`);
+    return 0;
   } finally {
+    // Also when the bundle fails: Deno.exit inside this block would skip it.
     await Deno.remove(tmp, { recursive: true });
   }
 }
+
+if (import.meta.main) Deno.exit(await main());
