@@ -7,7 +7,7 @@
  */
 
 import { createRng, hashString, mixSeed, type Rng } from "./prng.ts";
-import { gridValue, Space } from "./space.ts";
+import { Space } from "./space.ts";
 import type { Observation, ParamSpec, Point, SuggestOptions } from "./types.ts";
 
 /** Spaces with at most this many points are enumerated exactly. */
@@ -57,11 +57,7 @@ export function randomEncoded(space: Space, rng: Rng): Float64Array {
   space.dims.forEach((d, j) => {
     if (d.kind === "enum") u[j] = rng.int(d.n);
     else if (d.n === Infinity) u[j] = rng.next();
-    else {
-      const s = d.spec;
-      const min = Number(s.min), max = Number(s.max);
-      u[j] = (gridValue(s, rng.int(d.n)) - min) / (max - min);
-    }
+    else u[j] = space.gridEncoded(j, rng.int(d.n));
   });
   return u;
 }
@@ -74,14 +70,10 @@ export function enumerateUntried(p: Prepared, limit = ENUMERATE_LIMIT): Float64A
   const { space, tried } = p;
   const size = space.size();
   if (!(size <= limit)) return null;
-  const axes: number[][] = space.dims.map((d) => {
+  const axes: number[][] = space.dims.map((d, j) => {
     const a: number[] = [];
     if (d.kind === "enum") { for (let i = 0; i < d.n; i++) a.push(i); }
-    else {
-      const s = d.spec;
-      const min = Number(s.min), max = Number(s.max);
-      for (let k = 0; k < d.n; k++) a.push((gridValue(s, k) - min) / (max - min));
-    }
+    else for (let k = 0; k < d.n; k++) a.push(space.gridEncoded(j, k));
     return a;
   });
   const out: Float64Array[] = [];
@@ -140,12 +132,42 @@ export function exhaustedAnswer(p: Prepared): Point {
   return p.space.decode(u);
 }
 
-/** Squared distance between encoded points (enum mismatch counts 1). */
-export function dist2(space: Space, a: Float64Array, b: Float64Array): number {
+/**
+ * Squared distance between encoded points (enum mismatch counts 1). With a
+ * `limit`, the sum stops once it reaches the limit and a value >= limit is
+ * returned: enough for `dist2(...) < limit` and `Math.min(limit, dist2(...))`,
+ * which then give what the full sum gives (the terms are never negative).
+ */
+export function dist2(
+  space: Space,
+  a: Float64Array,
+  b: Float64Array,
+  limit = Infinity,
+): number {
+  const isEnum = space.isEnum;
   let s = 0;
-  for (let j = 0; j < a.length; j++) {
-    if (space.dims[j].kind === "enum") s += a[j] === b[j] ? 0 : 1;
+  for (let j = 0; j < a.length && s < limit; j++) {
+    if (isEnum[j]) s += a[j] === b[j] ? 0 : 1;
     else s += (a[j] - b[j]) * (a[j] - b[j]);
   }
   return s;
+}
+
+/**
+ * Whether some point of `pts` is closer to `u` than sqrt(r2): the same test
+ * as `pts.some((x) => dist2(space, u, x, r2) < r2)`, written out, since it
+ * runs for every candidate against every tried point.
+ */
+export function anyCloser(space: Space, pts: Float64Array[], u: Float64Array, r2: number): boolean {
+  const isEnum = space.isEnum, d = u.length;
+  for (let i = 0; i < pts.length; i++) {
+    const x = pts[i];
+    let s = 0;
+    for (let j = 0; j < d && s < r2; j++) {
+      if (isEnum[j]) s += u[j] === x[j] ? 0 : 1;
+      else s += (u[j] - x[j]) * (u[j] - x[j]);
+    }
+    if (s < r2) return true;
+  }
+  return false;
 }

@@ -61,8 +61,10 @@ export function latinHypercube(space: Space, count: number, seed: number): Float
     for (const p of pts) space.snapEncoded(p);
     let score = Infinity;
     for (let a = 0; a < count; a++) {
-      score = Math.min(score, dist2(space, pts[a], base));
-      for (let b = a + 1; b < count; b++) score = Math.min(score, dist2(space, pts[a], pts[b]));
+      score = Math.min(score, dist2(space, pts[a], base, score));
+      for (let b = a + 1; b < count; b++) {
+        score = Math.min(score, dist2(space, pts[a], pts[b], score));
+      }
     }
     if (score > bestScore) {
       bestScore = score;

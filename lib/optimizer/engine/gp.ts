@@ -50,6 +50,12 @@ export class Gp {
   /** Penalized log marginal likelihood of the fit. */
   readonly score: number;
   private inv2: Float64Array;
+  /** isEnum as 0/1 bytes, for kvec. */
+  private enumMask: Uint8Array;
+  /** The training points by dimension: Xt[k][i] = X[i][k]. */
+  private Xt: Float64Array[];
+  /** kvec's scratch: whether a training point has x's enum values. */
+  private same: Uint8Array;
 
   private constructor(
     X: Float64Array[],
@@ -69,6 +75,9 @@ export class Gp {
     this.alpha = alpha;
     this.s2 = s2;
     this.score = score;
+    this.enumMask = Uint8Array.from(isEnum, (e) => e ? 1 : 0);
+    this.Xt = isEnum.map((_, k) => Float64Array.from(X, (xi) => xi[k]));
+    this.same = new Uint8Array(this.n);
     this.inv2 = new Float64Array(this.d);
     for (let k = 0; k < this.d; k++) this.inv2[k] = 1 / (hyper.ls[k] * hyper.ls[k]);
   }
@@ -204,23 +213,38 @@ export class Gp {
     return new Gp(X, isEnum, hyper, fin.L, alpha, fin.s2, fin.score);
   }
 
-  /** Correlation vector between x and the training points. */
+  /**
+   * Correlation vector between x and the training points. It goes one
+   * dimension at a time over all points (the training points are also kept
+   * by dimension, in Xt): the same sums in the same order as point by point,
+   * with long loops instead of one short loop per point.
+   */
   private kvec(x: Float64Array, out: Float64Array): void {
-    const { n, d, X, inv2, isEnum } = this;
+    const { n, d, Xt, inv2, enumMask, same } = this;
     const w = this.hyper.offset ?? 0;
-    for (let i = 0; i < n; i++) {
-      const xi = X[i];
-      let r2 = 0, same = 1;
-      for (let k = 0; k < d; k++) {
-        const diff = x[k] - xi[k];
-        if (isEnum[k]) {
-          if (diff !== 0) {
-            r2 += inv2[k];
-            same = 0;
+    out.fill(0, 0, n); // squared scaled distances first
+    same.fill(1);
+    for (let k = 0; k < d; k++) {
+      const col = Xt[k], xk = x[k], ik = inv2[k];
+      if (enumMask[k]) {
+        for (let i = 0; i < n; i++) {
+          if (xk - col[i] !== 0) {
+            out[i] += ik;
+            same[i] = 0;
           }
-        } else r2 += diff * diff * inv2[k];
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          const diff = xk - col[i];
+          out[i] += diff * diff * ik;
+        }
       }
-      out[i] = w === 0 ? matern52(Math.sqrt(r2)) : (1 - w) * matern52(Math.sqrt(r2)) + w * same;
+    }
+    for (let i = 0; i < n; i++) {
+      // matern52(Math.sqrt(r2)), written out
+      const s = SQRT5 * Math.sqrt(out[i]);
+      const m = (1 + s + (s * s) / 3) * Math.exp(-s);
+      out[i] = w === 0 ? m : (1 - w) * m + w * same[i];
     }
   }
 
@@ -246,7 +270,19 @@ export class Gp {
     for (let i = 0; i < n; i++) {
       let s = kv[i];
       const row = i * n;
-      for (let j = 0; j < i; j++) s -= L[row + j] * kv[j];
+      // four at a time, in the same order: the same result, and under V8's
+      // mid-tier compiler (Maglev, which is all servo runs: see lib/self.ts)
+      // twice as fast as one at a time; this loop is most of a suggestion
+      // with 200 trials of history
+      let j = 0;
+      for (; j + 3 < i; j += 4) {
+        const r = row + j;
+        s -= L[r] * kv[j];
+        s -= L[r + 1] * kv[j + 1];
+        s -= L[r + 2] * kv[j + 2];
+        s -= L[r + 3] * kv[j + 3];
+      }
+      for (; j < i; j++) s -= L[row + j] * kv[j];
       s /= L[row + i];
       kv[i] = s;
       vv += s * s;

@@ -23,6 +23,7 @@
  */
 
 import {
+  anyCloser,
   dist2,
   enumerateUntried,
   exhaustedAnswer,
@@ -153,11 +154,7 @@ export class GpEngine implements Engine {
     const seen = new Set<string>();
     // no near-duplicates of tried points on fine grids (a waste under noise)
     const r2 = MIN_DIST * MIN_DIST;
-    const tooClose = (u: Float64Array) => {
-      if (r2 === 0) return false;
-      for (const x of p.xs) if (dist2(sp, u, x) < r2) return true;
-      return false;
-    };
+    const tooClose = (u: Float64Array) => r2 > 0 && anyCloser(sp, p.xs, u, r2);
     const cands: Float64Array[] = [];
     const add = (u: Float64Array) => {
       sp.snapEncoded(u);
@@ -342,7 +339,7 @@ function spaceFilling(p: Prepared, all: Float64Array[] | null): Float64Array | n
   let best = cands[0], bestD = -Infinity;
   for (const c of cands) {
     let m = Infinity;
-    for (const x of p.xs) m = Math.min(m, dist2(sp, c, x));
+    for (const x of p.xs) m = Math.min(m, dist2(sp, c, x, m));
     if (m > bestD) {
       bestD = m;
       best = c;

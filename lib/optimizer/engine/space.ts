@@ -187,7 +187,24 @@ export interface Dim {
   kind: "num" | "enum";
   /** Grid size (Infinity for continuous). */
   n: number;
+  /** A range's min, max and step as numbers (0 for an enum). */
+  min: number;
+  max: number;
+  step: number;
+  /**
+   * A stepped range's encoded grid values as Space.gridEncoded computes
+   * them (NaN = not yet); null until the first one is asked for, or when
+   * there are too many to keep.
+   */
+  grid: Float64Array | null;
 }
+
+/**
+ * Stepped ranges with at most this many grid values keep their encoded values
+ * (8 bytes each): candidates land on the same grid values again and again,
+ * and gridValue writes each one out as decimals.
+ */
+const GRID_CACHE_LIMIT = 4096;
 
 function fixedValue(spec: ParamSpec): Value {
   if (spec.pinned && spec.value !== undefined && spec.value !== null) return spec.value;
@@ -218,6 +235,8 @@ export class Space {
   readonly specs: ParamSpec[];
   readonly dims: Dim[];
   readonly fixed: Map<string, Value>;
+  /** 1 for an enum dimension, 0 for a range (per dimension, for the hot loops). */
+  readonly isEnum: Uint8Array;
 
   constructor(space: ParamSpec[]) {
     const errs = validateSpace(space);
@@ -228,8 +247,21 @@ export class Space {
     for (const s of space) {
       const n = gridCount(s);
       if (s.pinned || n <= 1) this.fixed.set(s.key, fixedValue(s));
-      else this.dims.push({ spec: s, kind: s.type === "enum" ? "enum" : "num", n });
+      else if (s.type === "enum") {
+        this.dims.push({ spec: s, kind: "enum", n, min: 0, max: 0, step: 0, grid: null });
+      } else {
+        this.dims.push({
+          spec: s,
+          kind: "num",
+          n,
+          min: Number(s.min),
+          max: Number(s.max),
+          step: rangeStep(s),
+          grid: null,
+        });
+      }
     }
+    this.isEnum = Uint8Array.from(this.dims, (d) => d.kind === "enum" ? 1 : 0);
   }
 
   /** Total number of distinct points (Infinity if any range is continuous). */
@@ -265,21 +297,39 @@ export class Space {
    * enums to an index) and return it.
    */
   snapEncoded(u: Float64Array): Float64Array {
-    this.dims.forEach((d, j) => {
+    const dims = this.dims;
+    for (let j = 0; j < dims.length; j++) {
+      const d = dims[j];
       if (d.kind === "enum") {
         u[j] = Math.min(d.n - 1, Math.max(0, Math.round(u[j])));
       } else {
         const x = Math.min(1, Math.max(0, u[j]));
         if (d.n === Infinity) u[j] = x;
         else {
-          const s = d.spec;
-          const min = Number(s.min), max = Number(s.max);
-          const v = snapToGrid(s, min + x * (max - min)) as number;
-          u[j] = (v - min) / (max - min);
+          // as snapToGrid does it, with the grid value from gridEncoded
+          const { min, max } = d;
+          const v = Math.min(max, Math.max(min, min + x * (max - min)));
+          if (!Number.isFinite(v)) snapToGrid(d.spec, v); // throws its error
+          const k = Math.min(d.n - 1, Math.max(0, Math.round((v - min) / d.step)));
+          u[j] = this.gridEncoded(j, k);
         }
       }
-    });
+    }
     return u;
+  }
+
+  /**
+   * The encoded value of grid point k (0 <= k < n) of stepped range
+   * dimension j: (gridValue(spec, k) - min) / (max - min).
+   */
+  gridEncoded(j: number, k: number): number {
+    const d = this.dims[j];
+    if (!d.grid && d.n <= GRID_CACHE_LIMIT) d.grid = new Float64Array(d.n).fill(NaN);
+    const cached = d.grid ? d.grid[k] : NaN;
+    if (cached === cached) return cached; // not NaN
+    const v = (gridValue(d.spec, k) - d.min) / (d.max - d.min);
+    if (d.grid) d.grid[k] = v;
+    return v;
   }
 
   /** Decode an encoded vector (snapped) into a full point, fixed settings included. */
@@ -330,8 +380,8 @@ export class Space {
       if (j) s += "|";
       if (d.kind === "enum") s += "e" + Math.round(u[j]);
       else {
-        const min = Number(d.spec.min), max = Number(d.spec.max);
-        if (d.n !== Infinity) s += "k" + Math.round((u[j] * (max - min)) / Number(d.spec.step));
+        const { min, max } = d;
+        if (d.n !== Infinity) s += "k" + Math.round((u[j] * (max - min)) / d.step);
         else s += keyPart(min + u[j] * (max - min));
       }
     }

@@ -104,3 +104,37 @@ Deno.test("keyOfEncoded agrees with keyOf of the decoded point", () => {
   // an off-grid history value never matches a grid point
   assert.notEqual(sp.keyOf({ a: 0.1, c: 0, b: "x" }), sp.keyOf({ a: 0.05, c: 0, b: "x" }));
 });
+
+Deno.test("snapEncoded gives what snapToGrid gives, its grid values kept or not", () => {
+  const specs: ParamSpec[] = [
+    { key: "a", type: "range", min: 0.05, max: 1, step: 0.1 }, // max off the grid
+    { key: "b", type: "range", min: 1, max: 32, step: 1 },
+    { key: "c", type: "range", min: 0.125, max: 2, step: 0.125 },
+    { key: "d", type: "range", min: 0, max: 100_000, step: 1 }, // too many values to keep
+    { key: "e", type: "range", min: -1, max: 1, step: 0 },
+    { key: "f", type: "enum", values: ["x", "y", "z"] },
+  ];
+  const sp = new Space(specs);
+  // what snapEncoded did before it kept grid values: snapToGrid on the decoded value
+  const reference = (u: Float64Array) =>
+    Float64Array.from(u, (x, j) => {
+      const d = sp.dims[j];
+      if (d.kind === "enum") return Math.min(d.n - 1, Math.max(0, Math.round(x)));
+      const c = Math.min(1, Math.max(0, x));
+      if (d.n === Infinity) return c;
+      const min = Number(d.spec.min), max = Number(d.spec.max);
+      return ((snapToGrid(d.spec, min + c * (max - min)) as number) - min) / (max - min);
+    });
+  let seed = 1;
+  const next = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  for (let t = 0; t < 2000; t++) {
+    const raw = Float64Array.from(specs, (_, j) => j === 5 ? next() * 3 : next() * 1.2 - 0.1);
+    if (t % 7 === 0) raw[0] = 1; // the top of the range
+    const want = reference(raw);
+    assert.deepEqual(Array.from(sp.snapEncoded(raw.slice())), Array.from(want), `${raw}`);
+  }
+  for (let k = 0; k < sp.dims[0].n; k++) {
+    assert.equal(sp.gridEncoded(0, k), (gridValue(specs[0], k) - 0.05) / 0.95);
+  }
+  assert.throws(() => sp.snapEncoded(Float64Array.from([NaN, 0, 0, 0, 0, 0])), /not a number/);
+});
