@@ -13,18 +13,24 @@
  * `--optimize-for-size` keeps the old generation smaller: about 10 MB less
  * peak RSS in the agent benchmark when commands come fast, with the same
  * cycles per second, and no slower suggestions in scripts/bench_optimizer.ts.
- * `--no-concurrent-recompilation` makes TurboFan compile on the main thread:
- * a background compiler thread left its own allocator arena behind, about
- * 3 MB more peak and 4 MB more private memory in the agent benchmark, for no
- * measurable gain in cycles per second or suggestion time. (`--max-opt=1`,
- * no optimizing compiler at all, saves another 6 MB but makes a suggestion
- * with 200 trials of history about 19 times slower, and the binary's flags
- * cannot differ per verb.) `--expose-gc` gives the agent `gc()`, to collect
- * garbage between commands (lib/gc.ts): 6 to 8 MB less peak RSS in the agent
- * benchmark.
+ * `--no-turbofan`: V8's top compiler, TurboFan, stays off; hot code runs
+ * compiled by Maglev, the tier below it. The agent mostly waits for drivers
+ * and the service, and TurboFan compiling its hot paths only cost memory:
+ * 4 MB less peak RSS in the agent benchmark without it (runs taken in turn:
+ * 56.3 against 60.0 MB), with no more CPU per command. The optimizer's
+ * suggestions (`servo serve`) were what needed TurboFan, so their hot loops
+ * are written for Maglev (lib/optimizer/engine/gp.ts): a suggestion with 200
+ * trials of history takes about 70 ms without TurboFan, as long as it took
+ * with it before. `--no-concurrent-recompilation` makes Maglev compile on the
+ * main thread: a background compiler thread left its own allocator arena
+ * behind, 1.3 MB more peak RSS in the agent benchmark (3 MB when TurboFan was
+ * on). (`--max-opt=1`, no optimizing compiler at all, also turns Maglev off:
+ * suggestions about 10 times slower.) The binary's flags cannot differ per
+ * verb. `--expose-gc` gives the agent `gc()`, to collect garbage between
+ * commands (lib/gc.ts): 6 to 8 MB less peak RSS in the agent benchmark.
  */
 export const AGENT_V8_FLAGS =
-  "--max-semi-space-size=1,--optimize-for-size,--no-concurrent-recompilation,--expose-gc";
+  "--max-semi-space-size=1,--optimize-for-size,--no-turbofan,--no-concurrent-recompilation,--expose-gc";
 
 /**
  * Flags of `deno run` for servo besides the permission set and the V8 flags

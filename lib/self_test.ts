@@ -26,6 +26,13 @@ Deno.test("self: the deno.json tasks that run servo pass the run flags and the V
     assert.ok(selfCommand({ longLived: true }).includes(flag), flag);
   }
   assert.ok(selfCommand().includes(`--v8-flags=${AGENT_V8_FLAGS}`));
+  // the optimizer benchmark times suggestions under the binary's V8 flags
+  assert.ok(config.tasks["bench-optimizer"].endsWith(" scripts/bench_optimizer.ts"));
+  for (const [name, task] of Object.entries(config.tasks)) {
+    const flags = task.match(/--v8-flags=(\S+)/)?.[1];
+    if (flags !== undefined) assert.equal(flags, AGENT_V8_FLAGS, `task ${name}`);
+  }
+  assert.ok(config.tasks["bench-optimizer"].includes(`--v8-flags=${AGENT_V8_FLAGS}`));
 });
 
 Deno.test("self: selfCacheCommand caches main.ts with the config that selfCommand runs it with", async () => {

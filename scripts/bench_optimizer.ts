@@ -3,8 +3,10 @@
  * shaped like tuning problems: mixed ranges (integer, decimal and continuous
  * steps) and enums, a pinned setting, noise, and a failure region.
  *
- * Run: `deno run -P=bench scripts/bench_optimizer.ts [--quick] [--seeds N] [--first-seed N]
- * [--only NAME] [--gp-options JSON]` (--quick: 6 seeds of 30 trials, a smoke run).
+ * Run: `deno task bench-optimizer [--quick] [--seeds N] [--first-seed N] [--only NAME]
+ * [--gp-options JSON]` (--quick: 6 seeds of 30 trials, a smoke run). The task
+ * runs it with the V8 flags of the binary (lib/self.ts), so the suggestion
+ * times are those of `servo serve`; the regrets do not depend on them.
  *
  * For each function and engine it runs `--seeds` independent runs of 60
  * trials (the baseline, the current settings, is trial 1) and prints the
