@@ -20,11 +20,12 @@
  * 56.3 against 60.0 MB), with no more CPU per command. The optimizer's
  * suggestions (`servo serve`) were what needed TurboFan, so their hot loops
  * are written for Maglev (lib/optimizer/engine/gp.ts): a suggestion with 200
- * trials of history takes about 70 ms without TurboFan, as long as it took
- * with it before. `--no-concurrent-recompilation` makes Maglev compile on the
- * main thread: a background compiler thread left its own allocator arena
- * behind, 1.3 MB more peak RSS in the agent benchmark (3 MB when TurboFan was
- * on). (`--max-opt=1`, no optimizing compiler at all, also turns Maglev off:
+ * trials of history takes as long without TurboFan as it took with it before
+ * (runs taken in turn: 81 to 84 against 79 to 83 ms median; 60 to 73 ms in
+ * `deno task bench-optimizer`). `--no-concurrent-recompilation` makes Maglev
+ * compile on the main thread: a background compiler thread left its own
+ * allocator arena behind, 1.3 MB more peak RSS in the agent benchmark (3 MB
+ * when TurboFan was on). (`--max-opt=1`, no optimizing compiler at all, also turns Maglev off:
  * suggestions about 10 times slower.) The binary's flags cannot differ per
  * verb. `--expose-gc` gives the agent `gc()`, to collect garbage between
  * commands (lib/gc.ts): 6 to 8 MB less peak RSS in the agent benchmark.
