@@ -25,10 +25,11 @@
  * `deno task bench-optimizer`). `--no-concurrent-recompilation` makes Maglev
  * compile on the main thread: a background compiler thread left its own
  * allocator arena behind, 1.3 MB more peak RSS in the agent benchmark (3 MB
- * when TurboFan was on). (`--max-opt=1`, no optimizing compiler at all, also turns Maglev off:
- * suggestions about 10 times slower.) The binary's flags cannot differ per
- * verb. `--expose-gc` gives the agent `gc()`, to collect garbage between
- * commands (lib/gc.ts): 6 to 8 MB less peak RSS in the agent benchmark.
+ * when TurboFan was on). (`--max-opt=1`, no optimizing compiler at all, also
+ * turns Maglev off: suggestions about 10 times slower.) The binary's flags
+ * cannot differ per verb. `--expose-gc` gives the agent `gc()`, to collect
+ * garbage between commands (lib/gc.ts): 6 to 8 MB less peak RSS in the agent
+ * benchmark.
  */
 export const AGENT_V8_FLAGS =
   "--max-semi-space-size=1,--optimize-for-size,--no-turbofan,--no-concurrent-recompilation,--expose-gc";

@@ -97,6 +97,10 @@ async function main(): Promise<number> {
       stdout: "piped",
       stderr: "inherit",
     }).output();
+    if (!info.success) {
+      console.error("vendor-yaml: deno info --json failed (see above)");
+      return 1;
+    }
     const { npmCache } = JSON.parse(new TextDecoder().decode(info.stdout)) as { npmCache: string };
     const license = await Deno.readTextFile(
       `${npmCache}/registry.npmjs.org/yaml/${version}/LICENSE`,

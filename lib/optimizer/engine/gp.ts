@@ -223,7 +223,7 @@ export class Gp {
     const { n, d, Xt, inv2, enumMask, same } = this;
     const w = this.hyper.offset ?? 0;
     out.fill(0, 0, n); // squared scaled distances first
-    same.fill(1);
+    if (w !== 0) same.fill(1); // read only with an offset weight
     for (let k = 0; k < d; k++) {
       const col = Xt[k], xk = x[k], ik = inv2[k];
       if (enumMask[k]) {
