@@ -62,6 +62,15 @@ export function vendorText(bundle: string, version: string, license: string): st
   return header.join("\n") + "\n" + body;
 }
 
+/** Run `deno ARGS` (its stderr shown); its stdout, or null after saying it failed. */
+async function deno(args: string[]): Promise<Uint8Array | null> {
+  const out = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" })
+    .output();
+  if (out.success) return out.stdout;
+  console.error(`vendor-yaml: deno ${args[0]} failed (see above)`);
+  return null;
+}
+
 /** Write vendor/yaml.js; the exit code. */
 async function main(): Promise<number> {
   const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -72,36 +81,21 @@ async function main(): Promise<number> {
   const tmp = await Deno.makeTempDir({ prefix: "servo-vendor-yaml-" });
   try {
     await Deno.writeTextFile(`${tmp}/entry.ts`, `export * from "npm:yaml@${version}";\n`);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "bundle",
-        "--quiet",
-        "--no-config",
-        "--no-lock",
-        "--platform=browser",
-        "--format=esm",
-        "-o",
-        `${tmp}/yaml.js`,
-        `${tmp}/entry.ts`,
-      ],
-      stdout: "inherit",
-      stderr: "inherit",
-    }).output();
-    if (!out.success) {
-      console.error("vendor-yaml: deno bundle failed (see above)");
-      return 1;
-    }
+    const bundled = await deno([
+      "bundle",
+      "--quiet",
+      "--no-config",
+      "--no-lock",
+      "--platform=browser",
+      "--format=esm",
+      "-o",
+      `${tmp}/yaml.js`,
+      `${tmp}/entry.ts`,
+    ]);
     // The package's license, from the npm cache the bundle came from.
-    const info = await new Deno.Command(Deno.execPath(), {
-      args: ["info", "--json"],
-      stdout: "piped",
-      stderr: "inherit",
-    }).output();
-    if (!info.success) {
-      console.error("vendor-yaml: deno info --json failed (see above)");
-      return 1;
-    }
-    const { npmCache } = JSON.parse(new TextDecoder().decode(info.stdout)) as { npmCache: string };
+    const info = bundled && await deno(["info", "--json"]);
+    if (!info) return 1;
+    const { npmCache } = JSON.parse(new TextDecoder().decode(info)) as { npmCache: string };
     const license = await Deno.readTextFile(
       `${npmCache}/registry.npmjs.org/yaml/${version}/LICENSE`,
     );
