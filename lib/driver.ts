@@ -532,9 +532,13 @@ export class ProcessDriverRunner implements DriverRunner {
     clearTimeout(cancelTimer);
     opts.signal?.removeEventListener("abort", onAbort);
     if (stopping) await stopping;
-    // Anything the driver left behind in its group goes too; then the group
-    // is forgotten (process.ts remembers live groups until released).
-    child.kill("SIGKILL");
+    // After a cancel, what the driver left running in its group goes too
+    // (the other ways a run ends early went through stop(), which ends with
+    // KILL to the group). A driver that exited by itself may leave a process
+    // on purpose, e.g. an adjust driver that restarts the application in the
+    // background, as the original servo allowed: that one is left alone. The
+    // group is forgotten either way (process.ts remembers it until released).
+    if (out.cancelled) child.kill("SIGKILL");
     child.release();
     out.exitCode = status.signal ? null : status.code;
     out.exitSignal = status.signal ?? null;

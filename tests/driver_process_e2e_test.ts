@@ -257,6 +257,29 @@ Deno.test("driver that closes its output but does not exit is killed after the e
   assert.equal(merge(out).status, "failed");
 });
 
+Deno.test("driver that exits by itself keeps what it started in the background (as the original servo)", async () => {
+  const dir = await Deno.makeTempDir();
+  let pid = 0;
+  try {
+    const pidfile = `${dir}/pid`;
+    const out = await new ProcessDriverRunner({ exitTimeout: 0.5 }).run({
+      spec: fakeSpec("daemon", { FAKE_PIDFILE: pidfile }, "adjust"),
+      args: ["a"],
+      input: "{}",
+    });
+    pid = await readPid(pidfile);
+    assert.equal(out.exitCode, 0);
+    assert.equal(merge(out).status, "ok");
+    assert.equal(out.killedStuck, false);
+    // A stop would have reached it at once: give a late signal time to land.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(await alive(pid), "the application the driver restarted still runs");
+  } finally {
+    if (pid > 0) Deno.kill(pid, "SIGKILL");
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("driver --info is cached per file identity", async () => {
   const dir = await Deno.makeTempDir();
   try {

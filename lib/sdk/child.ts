@@ -2,7 +2,8 @@
  * Run a driver as a child process and read its JSON lines, the way the
  * agent does (PROTOCOL.md 2.5-2.8): for aggregators (agg, magg) and tests.
  *
- * - the child leads its own process group; stopping it stops all it started;
+ * - the child leads its own process group; stopping it stops all it started
+ *   (a child that exits by itself keeps what it left running, as with the agent);
  * - `input` is written to stdin, which is then closed;
  * - each stdout line is JSON: lines with `progress` go to `onProgress`, the
  *   last other line is the result; a line that is not a JSON object stops
@@ -111,6 +112,12 @@ export async function runChildDriver(
     await w.close();
   })().catch(() => {});
 
+  // Every early end goes through stop(): what the child left in its group goes too.
+  let stopped = false;
+  const stop = (graceMs: number) => {
+    stopped = true;
+    return child.stop(graceMs);
+  };
   let timedOut = false;
   let cancelled = false;
   let decodeError: string | undefined;
@@ -123,7 +130,7 @@ export async function runChildDriver(
     clearTimeout(watchdog);
     watchdog = setTimeout(() => {
       timedOut = true;
-      child.stop(1000);
+      stop(1000);
     }, io);
   };
   kick();
@@ -142,9 +149,9 @@ export async function runChildDriver(
       const grace = typeof opts.cancelGraceMs === "function"
         ? opts.cancelGraceMs()
         : opts.cancelGraceMs ?? 5000;
-      cancelTimer = setTimeout(() => child.stop(1000), grace);
+      cancelTimer = setTimeout(() => stop(1000), grace);
     } else {
-      child.stop(1000);
+      stop(1000);
     }
   };
   if (opts.signal?.aborted) onAbort();
@@ -163,7 +170,7 @@ export async function runChildDriver(
       }
       if (!isRecord(obj)) {
         decodeError = line.length > 200 ? `${line.slice(0, 200)}...` : line;
-        child.stop(1000);
+        stop(1000);
         continue;
       }
       if ("progress" in obj) opts.onProgress?.(obj);
@@ -187,7 +194,7 @@ export async function runChildDriver(
   let lingerTimer: ReturnType<typeof setTimeout> | undefined;
   let reading = true;
   child.status.then(() => {
-    if (reading) lingerTimer = setTimeout(() => child.stop(200), 1000);
+    if (reading) lingerTimer = setTimeout(() => stop(200), 1000);
   });
   await Promise.all([readOut().catch(() => {}), readErr().catch(() => {})]);
   reading = false;
@@ -205,7 +212,14 @@ export async function runChildDriver(
   clearTimeout(exitTimer);
   clearTimeout(cancelTimer);
   opts.signal?.removeEventListener("abort", onAbort);
-  const status = await child.stop(exited ? 0 : 500);
+  // A child that exited by itself may leave a process running on purpose (an
+  // adjust driver restarting the application in the background): left alone,
+  // as the agent does (lib/driver.ts). Otherwise the group is stopped.
+  let status: Deno.CommandStatus;
+  if (exited && !stopped && !cancelled) {
+    child.release();
+    status = await child.status;
+  } else status = await stop(exited ? 0 : 500);
   const code = status.signal ? null : status.code;
 
   const out: Record<string, unknown> = { ...result };

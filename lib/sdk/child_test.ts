@@ -90,6 +90,47 @@ Deno.test("runChildDriver: cancel with SIGUSR1, or a stop without has_cancel", a
   assert.equal(r.result.status, "nodata", "nodata stays nodata (PROTOCOL 2.6)");
 });
 
+/** Whether `pid` runs (not gone, not a zombie), asked of ps. */
+async function running(pid: number): Promise<boolean> {
+  const out = await new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(pid)] }).output();
+  const state = new TextDecoder().decode(out.stdout).trim();
+  return state !== "" && !state.startsWith("Z");
+}
+
+Deno.test("runChildDriver: a child that exits by itself keeps its background process, unless it holds the output", async () => {
+  const pids: number[] = [];
+  const onProgress = (l: Record<string, unknown>) => void pids.push(Number(l.pid));
+  try {
+    // output closed: an application restarted in the background stays
+    let r = await runChildDriver(
+      sh(
+        `sleep 300 >/dev/null 2>&1 & echo "{\\"progress\\": 1, \\"pid\\": $!}"; echo '{"status":"ok"}'`,
+      ),
+      { onProgress },
+    );
+    assert.equal(childStatus(r), "ok");
+    await new Promise((res) => setTimeout(res, 300));
+    assert.ok(await running(pids[0]), "the background process still runs");
+    // output still open after the exit: the group is stopped, so the reads end
+    const t0 = Date.now();
+    r = await runChildDriver(
+      sh(`sleep 300 & echo "{\\"progress\\": 1, \\"pid\\": $!}"; echo '{"status":"ok"}'`),
+      { onProgress },
+    );
+    assert.ok(Date.now() - t0 < 4000, "the held output does not hold the result back");
+    assert.equal(childStatus(r), "ok");
+    assert.ok(!(await running(pids[1])), "the process holding the output was stopped");
+  } finally {
+    for (const pid of pids) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+  }
+});
+
 Deno.test("runChildDriver: a missing executable", async () => {
   const r = await runChildDriver(["/nonexistent/driver", "--info"]);
   assert.notEqual(r.code, 0);
