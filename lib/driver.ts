@@ -658,6 +658,28 @@ export function mergeOutcome(o: DriverOutcome, opts: MergeOptions): MergedResult
     if (status === "ok") return { ok: true, status, reason, message: driverMsg, response };
     return failed(status, driverMsg, reason);
   }
+  // rc != 0 keeps the driver's status (PROTOCOL 2.6), ok included, as the
+  // original servo did: a driver that reported ok and then exited non-zero
+  // (a failing last command of a shell driver, a crash at exit) succeeded.
+  // A driver killed as stuck did not (rc None in v1, 2.8).
+  if (status === "ok" && !o.killedStuck) {
+    getLogger(["servo", "driver", o.name]).warn(
+      "{name} reported ok but {how}: counted as ok, as the original servo did",
+      {
+        name: o.name,
+        how: o.exitCode === null
+          ? `was killed by ${o.exitSignal ?? "a signal"}`
+          : `exited with code ${o.exitCode}`,
+      },
+    );
+    return {
+      ok: true,
+      status,
+      reason,
+      message: withStderr(driverMsg, o.stderr, opts.verboseStderr),
+      response,
+    };
+  }
   if (!status || status === "ok") status = "failed";
   let why = driverMsg;
   if (o.killedStuck) why = why || "killed stuck child process";

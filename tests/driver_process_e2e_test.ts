@@ -257,6 +257,24 @@ Deno.test("driver that closes its output but does not exit is killed after the e
   assert.equal(merge(out).status, "failed");
 });
 
+Deno.test("driver that reports ok and then exits non-zero counts as ok (PROTOCOL 2.6); killed as stuck it does not", async () => {
+  const out = await new ProcessDriverRunner().run({
+    spec: fakeSpec("okthenfail"),
+    args: ["a"],
+    input: "{}",
+  });
+  assert.equal(out.exitCode, 1);
+  const m = merge(out);
+  assert.equal(m.ok, true);
+  assert.equal(m.status, "ok");
+  assert.deepEqual(m.response.metrics, { a: { value: 1 } });
+  assert.equal(m.message, "\nstderr:\ncleanup failed\n");
+  const stuck = merge({ ...out, exitCode: null, killedStuck: true });
+  assert.equal(stuck.ok, false);
+  assert.equal(stuck.status, "failed");
+  assert.match(stuck.message, /^killed stuck child process/);
+});
+
 Deno.test("driver that exits by itself keeps what it started in the background (as the original servo)", async () => {
   const dir = await Deno.makeTempDir();
   let pid = 0;
