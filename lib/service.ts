@@ -75,9 +75,18 @@ const ATTEMPTS: Record<RequestKind, number> = {
   hello: Infinity,
   whats_next: Infinity,
   completion: Infinity,
-  progress: 2,
+  progress: Infinity, // bounded by time: RETRY_BUDGET
   goodbye: 4,
 };
+
+/**
+ * Kinds whose retries end once the waits add up to this many retry delays
+ * (SERVO_RETRY_DELAY_SEC). The original retried a progress report once,
+ * after a fixed 20 s, so a progress report rode out an outage of up to 20 s;
+ * with the backoff's first wait of 1 s, two attempts alone would not. With
+ * the default 20 s the waits are 1, 2, 4, 8 and 5 s: six attempts in 20 s.
+ */
+const RETRY_BUDGET: Partial<Record<RequestKind, number>> = { progress: 1 };
 
 /** Wait before retry number `n` (0-based), in seconds: min(cap, 2^n). */
 export function retryDelaySeconds(n: number, cap: number): number {
@@ -183,6 +192,8 @@ export class ServiceClient implements Service {
   ): Promise<Record<string, unknown>> {
     const body = JSON.stringify({ event, param });
     const attempts = ATTEMPTS[opts.kind];
+    const budget = (RETRY_BUDGET[opts.kind] ?? Infinity) * this.#retryCap;
+    let waited = 0;
     for (let n = 0;; n++) {
       opts.signal?.throwIfAborted();
       try {
@@ -192,7 +203,7 @@ export class ServiceClient implements Service {
         if (err instanceof ServiceAuthError) throw err;
         const message = err instanceof AttemptError ? err.message : String(err);
         const status = err instanceof AttemptError ? err.status : undefined;
-        if (n + 1 >= attempts) {
+        if (n + 1 >= attempts || waited >= budget) {
           log.error("{event} failed: {error}. No more retries left.", {
             event,
             error: message,
@@ -203,7 +214,8 @@ export class ServiceClient implements Service {
             status,
           );
         }
-        const wait = retryDelaySeconds(n, this.#retryCap);
+        const wait = Math.min(retryDelaySeconds(n, this.#retryCap), budget - waited);
+        waited += wait;
         log.warn("{event} failed: {error}. Waiting {wait} seconds to retry...", {
           event,
           error: message,

@@ -83,15 +83,22 @@ Deno.test("failures are retried with backoff: 5xx, non-JSON, connection errors",
   assert.deepEqual(waits, [1000, 2000, 4000, 8000]);
 });
 
-Deno.test("progress gets 2 attempts, GOODBYE 4", async () => {
-  let c = client([new Response("x", { status: 500 }), new Response("y", { status: 500 })]);
+Deno.test("progress is retried for one retry delay in all (v1: one retry after 20 s), GOODBYE 4 times", async () => {
+  let c = client([0, 1, 2, 3, 4, 5, 6].map(() => new Response("x", { status: 500 })));
   await assert.rejects(
     c.svc.request("MEASUREMENT", { progress: 1 }, { kind: "progress" }),
     (e: unknown) =>
       e instanceof ServiceError &&
       /No more retries left, failed to send MEASUREMENT/.test(e.message),
   );
-  assert.equal(c.calls.length, 2);
+  assert.deepEqual(c.waits, [1000, 2000, 4000, 8000, 5000], "20 s of waits, as v1's one wait");
+  assert.equal(c.calls.length, 6);
+  // an outage shorter than that is ridden out
+  c = client(
+    [0, 1, 2, 3].map(() => new Response("x", { status: 503 })).concat([Response.json({})]),
+  );
+  assert.deepEqual(await c.svc.request("ADJUSTMENT", { progress: 5 }, { kind: "progress" }), {});
+  assert.deepEqual(c.waits, [1000, 2000, 4000, 8000]);
   c = client([0, 1, 2, 3].map(() => new Response("x", { status: 502 })));
   await assert.rejects(c.svc.request("GOODBYE", { reason: "exit" }, { kind: "goodbye" }));
   assert.equal(c.calls.length, 4);
