@@ -127,9 +127,13 @@ const SERVO_KEYS = [
 /** Shortest wait between retries of a failed request, in seconds. */
 export const MIN_RETRY_DELAY = 0.1;
 
-/** Read the `servo:` section of a config file (undefined when absent). */
+/**
+ * Read the `servo:` section of a config file (undefined when absent); what
+ * the YAML parser warns of (a key given twice) goes to `warnings`.
+ */
 export async function readServoSection(
   file: string,
+  warnings?: string[],
 ): Promise<Record<string, unknown> | undefined> {
   // The YAML parser (several MB of memory) loads only when the file exists.
   try {
@@ -138,7 +142,10 @@ export async function readServoSection(
     if (err instanceof Deno.errors.NotFound) return undefined;
   }
   const { readYamlFile } = await import("./yaml_file.ts");
-  const data = await readYamlFile(file, { optional: true });
+  const data = await readYamlFile(file, {
+    optional: true,
+    onWarning: (message) => warnings?.push(message),
+  });
   if (data === undefined || data === null) return undefined;
   if (!isRecord(data)) throw new ConfigError("the top level must be a mapping", { file });
   const section = data.servo;
@@ -263,8 +270,8 @@ export function driverSpec(
 export async function loadConfig(opts: LoadOptions): Promise<AgentConfig> {
   const { flags, env, cwd } = opts;
   const file = opts.configFile ?? `${cwd}/config.yaml`;
-  const s = await readServoSection(file);
   const warnings: string[] = [];
+  const s = await readServoSection(file, warnings);
   const envStr = (k: string) => (env[k] === undefined ? undefined : env[k]);
 
   const account = flags.account ?? (envStr("OPTUNE_ACCOUNT") || undefined) ??

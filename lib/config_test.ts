@@ -122,6 +122,22 @@ Deno.test("loadConfig: an unknown OPTUNE_VERBOSE_STDERR means none, with a warni
   });
 });
 
+Deno.test("loadConfig: a config.yaml with a key given twice (PyYAML takes the last) loads, with a warning", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/config.yaml`,
+      "servo:\n  delay: 1\n  delay: 2\nredis: {a: 1}\nredis: {a: 2}\n",
+    );
+    const c = await loadConfig({ flags: { appId: "a" }, env: { OPTUNE_ACCOUNT: "x" }, cwd: dir });
+    assert.equal(c.delay, 2);
+    assert.equal(c.warnings.length, 2);
+    assert.match(
+      c.warnings[0],
+      /config\.yaml:3:3: Map keys must be unique: the last value is used/,
+    );
+  });
+});
+
 Deno.test("driverSpec: built-in names, paths and argv", () => {
   const b = driverSpec("adjust", "redis", "/srv");
   assert.deepEqual(b.argv, [...selfCommand(), "driver", "redis"]);

@@ -28,3 +28,21 @@ Deno.test("parseYaml: an alias bomb is a ConfigError naming the file", () => {
     (e: unknown) => e instanceof ConfigError && /^config\.yaml: invalid YAML/.test(e.message),
   );
 });
+
+Deno.test("parseYaml: a key given twice keeps its last value (as PyYAML), with a warning naming where", () => {
+  const warnings: string[] = [];
+  const data = parseYaml(
+    "redis:\n  host: a\n  port: 1\n  host: b\nab: {x: 1}\nab: {y: 2}\n",
+    "config.yaml",
+    (w) => warnings.push(w),
+  );
+  assert.deepEqual(data, { redis: { host: "b", port: 1 }, ab: { y: 2 } });
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[0], /^config\.yaml:4:3: Map keys must be unique: the last value is used/);
+  assert.match(warnings[1], /^config\.yaml:6:1: /);
+  // with another error beside it, the file is still refused
+  assert.throws(
+    () => parseYaml("a: 1\na: 2\nb: [1\n", "config.yaml"),
+    (e: unknown) => e instanceof ConfigError && /invalid YAML/.test(e.message),
+  );
+});
