@@ -10,6 +10,7 @@
  */
 import { describeError, exitCodeFor, UsageError } from "./lib/errors.ts";
 import { guardInspector } from "./lib/inspector_guard.ts";
+import { matchLong } from "./lib/long_options.ts";
 import { osSignals } from "./lib/signals.ts";
 import type { VerbMain } from "./lib/verbs/types.ts";
 
@@ -42,6 +43,16 @@ export const VALUE_OPTIONS: ReadonlySet<string> = new Set([
   "--log-format",
 ]);
 
+/** The agent's long options without a value (main_test.ts checks them against lib/cli.ts too). */
+export const FLAG_OPTIONS: readonly string[] = [
+  "--help",
+  "--interactive",
+  "--verbose",
+  "--no-auth",
+];
+
+const LONG_OPTIONS = [...VALUE_OPTIONS].filter((o) => o.startsWith("--")).concat(FLAG_OPTIONS);
+
 /**
  * Split argv into the verb and its arguments: the first positional argument
  * names the verb when it is one (options may come before it, and stay in the
@@ -52,7 +63,9 @@ export function pickVerb(argv: string[]): { verb: string; args: string[] } {
     const a = argv[i];
     if (a === "--") break;
     if (a.startsWith("-") && a !== "-") {
-      if (VALUE_OPTIONS.has(a)) i++;
+      // an abbreviation as argparse allows (`--acc NAME`) takes a value too
+      const m = matchLong(a, LONG_OPTIONS);
+      if (VALUE_OPTIONS.has(m.length === 1 ? m[0] : a) && !a.includes("=")) i++;
       continue;
     }
     if (Object.hasOwn(VERBS, a)) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { pickVerb, VALUE_OPTIONS } from "./main.ts";
+import { FLAG_OPTIONS, pickVerb, VALUE_OPTIONS } from "./main.ts";
 import { AGENT_OPTIONS } from "./lib/cli.ts";
 
 Deno.test("pickVerb: the first positional names the verb, options may come first", () => {
@@ -35,4 +35,16 @@ Deno.test("pickVerb: VALUE_OPTIONS are exactly the agent options that take a val
   const expected = Object.entries(AGENT_OPTIONS).filter(([, o]) => o.type === "string")
     .flatMap(([name, o]) => [`--${name}`, ...("short" in o ? [`-${o.short}`] : [])]);
   assert.deepEqual([...VALUE_OPTIONS].sort(), expected.sort());
+  const flagsExpected = Object.entries(AGENT_OPTIONS).filter(([, o]) => o.type === "boolean")
+    .map(([name]) => `--${name}`);
+  assert.deepEqual([...FLAG_OPTIONS].sort(), flagsExpected.sort());
+});
+
+Deno.test("pickVerb: an abbreviated option (as argparse allows) keeps its value", () => {
+  assert.deepEqual(pickVerb(["--acc", "check", "web"]), {
+    verb: "run",
+    args: ["--acc", "check", "web"],
+  });
+  assert.deepEqual(pickVerb(["--no", "check"]), { verb: "check", args: ["--no"] });
+  assert.deepEqual(pickVerb(["--acc=x", "check"]), { verb: "check", args: ["--acc=x"] });
 });

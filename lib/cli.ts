@@ -17,6 +17,7 @@
  */
 import { parseArgs } from "node:util";
 import { UsageError } from "./errors.ts";
+import { matchLong } from "./long_options.ts";
 
 /** The original's usage line (wrapped like argparse). */
 export const AGENT_USAGE =
@@ -110,12 +111,45 @@ export const AGENT_OPTIONS = {
   "log-format": { type: "string" },
 } as const;
 
+const AGENT_LONG = Object.keys(AGENT_OPTIONS).map((n) => `--${n}`);
+const AGENT_VALUE = new Set(
+  Object.entries(AGENT_OPTIONS).filter(([, o]) => o.type === "string")
+    .flatMap(([n, o]) => [`--${n}`, ...("short" in o ? [`-${o.short}`] : [])]),
+);
+
+/**
+ * Write out long options abbreviated as argparse allows (`--acc` for
+ * `--account`); an abbreviation that fits several is a usage error, in
+ * argparse's words. An option's value is left as it is.
+ */
+export function expandAgentAbbreviations(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    const m = matchLong(a, AGENT_LONG);
+    const eq = a.indexOf("=");
+    if (m.length > 1) {
+      const name = eq < 0 ? a : a.slice(0, eq);
+      throw usageError(AGENT_USAGE, `ambiguous option: ${name} could match ${m.join(", ")}`);
+    }
+    const full = m.length === 1 ? (eq < 0 ? m[0] : m[0] + a.slice(eq)) : a;
+    out.push(full);
+    if (eq < 0 && AGENT_VALUE.has(m[0] ?? a) && i + 1 < args.length) out.push(args[++i]);
+  }
+  return out;
+}
+
 /** Parse the agent's argv (without the verb). Throws UsageError on bad input. */
 export function parseAgentArgs(args: string[]): AgentArgs {
+  const expanded = expandAgentAbbreviations(args);
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: expanded,
       allowPositionals: true,
       strict: true,
       options: AGENT_OPTIONS,

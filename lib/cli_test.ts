@@ -76,6 +76,10 @@ Deno.test("parseAgentArgs: usage errors carry the usage line", () => {
     [["--account"], /error:/],
     [[""], /app_id parameter is required/],
     [["--no-auth", "  "], /app_id parameter is required/],
+    [
+      ["--a", "x", "web"],
+      /error: ambiguous option: --a could match --agent, --account, --auth-token$/,
+    ],
   ];
   for (const [args, re] of cases) {
     assert.throws(() => parseAgentArgs(args), (e: unknown) => {
@@ -86,4 +90,33 @@ Deno.test("parseAgentArgs: usage errors carry the usage line", () => {
       return true;
     }, args.join(" "));
   }
+});
+
+Deno.test("parseAgentArgs: long options abbreviated as argparse allows", () => {
+  assert.deepEqual(
+    flags([
+      "--acc",
+      "acme",
+      "--auth=/tok",
+      "--no",
+      "--verb",
+      "--del",
+      "2",
+      "--ur",
+      "http://s/",
+      "web",
+    ]),
+    {
+      appId: "web",
+      account: "acme",
+      authToken: "/tok",
+      noAuth: true,
+      verbose: true,
+      delay: 2,
+      url: "http://s/",
+    },
+  );
+  assert.equal(parseAgentArgs(["--he"]).help, true);
+  // after --, nothing is an option
+  assert.equal(flags(["--no", "--", "--acc"]).appId, "--acc");
 });
