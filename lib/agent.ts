@@ -226,7 +226,8 @@ export class Agent {
   async execCommand(resp: Record<string, unknown>): Promise<void> {
     const cmd = resp.cmd;
     const param = isRecord(resp.param) ? resp.param : {};
-    const cmdUid = typeof resp.cmd_uid === "string" ? resp.cmd_uid : undefined;
+    // echoed as given (a number or any JSON value), absent when absent or null
+    const cmdUid = resp.cmd_uid ?? undefined;
     if (cmd === undefined || cmd === null) {
       log.warn("Unexpected response to WHATS_NEXT (no cmd): {body}", {
         body: JSON.stringify(resp).slice(0, 500),
@@ -297,7 +298,12 @@ export class Agent {
       ioTimeout: 0,
       signal: this.#hard.signal,
     });
-    const m = mergeOutcome(out, { verboseStderr: "none", requireStatus: true });
+    // PROTOCOL 1.8: a non-zero exit is a mismatch even with status ok
+    const m = mergeOutcome(out, {
+      verboseStderr: "none",
+      requireStatus: true,
+      okNeedsExitZero: true,
+    });
     if (m.ok) return undefined;
     const message =
       `Environment check by ${spec.name} failed with status "${m.status}" and message "${m.message}"; response: ${
@@ -382,7 +388,7 @@ export class Agent {
   }
 
   /** The progress callback of one operation; also sends the synthetic start. */
-  #progress(event: EventName, start: number, cmdUid?: string) {
+  #progress(event: EventName, start: number, cmdUid?: unknown) {
     return async (line: Record<string, unknown>, runtime?: number): Promise<ProgressReply> => {
       const p: Record<string, unknown> = {
         progress: line.progress ?? null,
@@ -416,7 +422,7 @@ export class Agent {
     event: EventName,
     spec: DriverSpec,
     input: unknown,
-    cmdUid?: string,
+    cmdUid?: unknown,
   ): Promise<{ outcome: DriverOutcome } | { reply: Reply }> {
     const start = this.#now();
     const onProgress = this.#progress(event, start, cmdUid);
@@ -460,7 +466,7 @@ export class Agent {
   }
 
   /** MEASURE: the whole param goes to the measure driver. */
-  async measure(param: Record<string, unknown>, cmdUid?: string): Promise<Reply> {
+  async measure(param: Record<string, unknown>, cmdUid?: unknown): Promise<Reply> {
     const env = await this.#environment(param);
     if (env) return env;
     const r = await this.#operate("MEASUREMENT", this.#opts.config.drivers.measure, param, cmdUid);
@@ -494,7 +500,7 @@ export class Agent {
   }
 
   /** ADJUST: driver input is the state plus control; success echoes the state. */
-  async adjust(param: Record<string, unknown>, cmdUid?: string): Promise<Reply> {
+  async adjust(param: Record<string, unknown>, cmdUid?: unknown): Promise<Reply> {
     const env = await this.#environment(param);
     if (env) return env;
     const state = param.state;

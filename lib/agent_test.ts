@@ -271,9 +271,22 @@ Deno.test("environment pre-flight: mismatch skips the command", async () => {
   assert.equal(drivers.runs[0].fileChecked, undefined, "no info() before ./environment");
 });
 
+Deno.test("environment pre-flight: a non-zero exit is a mismatch even with status ok (PROTOCOL 1.8)", async () => {
+  const drivers = new FakeDrivers((o) =>
+    o.spec.role === "environment"
+      ? outcome({ exitCode: 1, response: { status: "ok" } })
+      : outcome({ response: { status: "ok", metrics: { a: { value: 1 } } } })
+  );
+  const r = await makeAgent(new FakeService(), drivers).measure({
+    control: { environment: { mode: "canary" } },
+  });
+  assert.equal(r.status, "environment-mismatch");
+  assert.equal(drivers.runs.length, 1, "the measure driver did not run");
+});
+
 Deno.test("run: HELLO, commands, cmd_uid echo, missing/unknown cmd, SLEEP, stop exit", async () => {
   const cmds: Record<string, unknown>[] = [
-    { cmd: "MEASURE", cmd_uid: "m1" },
+    { cmd: "MEASURE", cmd_uid: 42 }, // a number is echoed as it is
     { nothing: 1 },
     { cmd: "FLY" },
     { cmd: "SLEEP", param: { duration: "7" } },
@@ -315,7 +328,7 @@ Deno.test("run: HELLO, commands, cmd_uid echo, missing/unknown cmd, SLEEP, stop 
     "GOODBYE",
   ]);
   assert.deepEqual(svc.sent[0].param, { agent: "tester" });
-  assert.equal(svc.sent[3].param!.cmd_uid, "m1");
+  assert.equal(svc.sent[3].param!.cmd_uid, 42);
   assert.equal(svc.sent[3].kind, "completion");
   assert.deepEqual(svc.sent[8].param, { reason: "exit" });
   // a pause after the missing and the unknown cmd (min(2, retryDelay=1) s), SLEEP 7 s, the

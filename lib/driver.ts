@@ -585,6 +585,11 @@ export interface MergeOptions {
   requireStatus: boolean;
   /** Event name for the "failed to send" message. */
   event?: string;
+  /**
+   * An `ok` with a non-zero exit fails (./environment, PROTOCOL 1.8); by
+   * default it stays ok, as the original kept a driver's status (2.6).
+   */
+  okNeedsExitZero?: boolean;
 }
 
 /** Most characters of a message with stderr (PROTOCOL 2.7). */
@@ -662,7 +667,7 @@ export function mergeOutcome(o: DriverOutcome, opts: MergeOptions): MergedResult
   // original servo did: a driver that reported ok and then exited non-zero
   // (a failing last command of a shell driver, a crash at exit) succeeded.
   // A driver killed as stuck did not (rc None in v1, 2.8).
-  if (status === "ok" && !o.killedStuck) {
+  if (status === "ok" && !o.killedStuck && !opts.okNeedsExitZero) {
     getLogger(["servo", "driver", o.name]).warn(
       "{name} reported ok but {how}: counted as ok, as the original servo did",
       {
