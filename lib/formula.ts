@@ -169,3 +169,34 @@ export function unknownVariables(formula: Formula, metricNames: string[]): strin
   const ids = new Set(metricNames.map(metricIdentifier));
   return formula.variables.filter((v) => !ids.has(v));
 }
+
+/**
+ * OPTUNE_PERF as the agent takes it. The agent only sends the formula
+ * (`descriptor.optimization.perf`); the service evaluates it, in its own
+ * language, which has more than servo's numeric subset: the original's
+ * documented example is `opsani.time_slo(canary_median_response_time,
+ * target=100)`. So a formula that expr-eval parses but servo cannot compile
+ * (member access, an assignment, an unknown function) is kept, with
+ * `serviceOnly` saying why servo cannot check it; one that does not parse at
+ * all (or is too long) is a FormulaError, as before.
+ */
+export function perfFormula(text: string): { formula?: Formula; serviceOnly?: string } {
+  try {
+    return { formula: compileFormula(text) };
+  } catch (err) {
+    if (text.length > MAX_FORMULA_LENGTH) throw err;
+    try {
+      new Parser().parse(text); // expr-eval's whole grammar; parsing evaluates nothing
+    } catch {
+      throw err;
+    }
+    const detail = (err as Error).message
+      .replace(/^OPTUNE_PERF /, "")
+      .replace(`: ${JSON.stringify(text)}`, "")
+      .replace(/^does not parse \((.*)\)$/, "$1");
+    return {
+      serviceOnly:
+        `goes beyond servo's numeric formulas (${detail}): servo cannot evaluate it, so it is sent to the service unchecked`,
+    };
+  }
+}

@@ -4,6 +4,7 @@ import {
   FormulaError,
   MAX_FORMULA_LENGTH,
   metricIdentifier,
+  perfFormula,
   unknownVariables,
 } from "./formula.ts";
 import { ConfigError } from "./errors.ts";
@@ -85,4 +86,24 @@ Deno.test("compileFormula refuses a huge formula at once (expr-eval's analysis i
   const t1 = performance.now();
   compileFormula(long.replace(/\+$/, ""));
   assert.ok(performance.now() - t1 < 1000, `${performance.now() - t1} ms`);
+});
+
+Deno.test("perfFormula: what servo evaluates is compiled; what only the service can is kept with a note; broken syntax is an error", () => {
+  const plain = perfFormula("requests_throughput / cost");
+  assert.deepEqual(plain.formula?.variables, ["requests_throughput", "cost"]);
+  assert.equal(plain.serviceOnly, undefined);
+  // PROTOCOL 1.10's example: the service's own function, with a keyword argument
+  const slo = perfFormula("opsani.time_slo(canary_median_response_time, target=100)");
+  assert.equal(slo.formula, undefined);
+  assert.equal(
+    slo.serviceOnly,
+    `goes beyond servo's numeric formulas (unexpected ".", member access is not permitted): servo cannot evaluate it, so it is sent to the service unchecked`,
+  );
+  assert.match(
+    perfFormula("time_slo(latency, 100)").serviceOnly!,
+    /^goes beyond servo's numeric formulas \(calls an unknown function "time_slo"\): /,
+  );
+  for (const bad of ["throughput /", "a +* b", "f(", "x".repeat(MAX_FORMULA_LENGTH + 1)]) {
+    assert.throws(() => perfFormula(bad), FormulaError, bad.slice(0, 20));
+  }
 });

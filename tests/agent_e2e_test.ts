@@ -524,6 +524,24 @@ Deno.test("agent: a bad OPTUNE_PERF stops before any request", async () => {
   assert.match(lines[0], /^servo: OPTUNE_PERF does not parse/);
 });
 
+Deno.test("agent: an OPTUNE_PERF only the service evaluates (PROTOCOL 1.10's example) is sent, with a warning", async () => {
+  const perf = "opsani.time_slo(canary_median_response_time, target=100)";
+  let svcRef: FakeService | undefined;
+  const res = await withAgent({
+    handler: scripted([{ cmd: "DESCRIBE", param: {} }]),
+    env: { OPTUNE_PERF: perf },
+  }, async ({ svc, agent }) => {
+    svcRef = svc;
+    await svc.waitFor(has("DESCRIPTION"), 15000, "DESCRIPTION");
+    agent.child.kill("SIGTERM");
+  });
+  assert.equal(res.code, 0);
+  const desc = svcRef!.events("DESCRIPTION")[0].param!;
+  assert.deepEqual((desc.descriptor as Record<string, unknown>).optimization, { perf });
+  assert.match(res.stderr, /OPTUNE_PERF goes beyond servo's numeric formulas \(unexpected/);
+  assert.match(res.stderr, /member access is not permitted\): servo cannot evaluate it/);
+});
+
 Deno.test("agent: start-up errors: token file, config.yaml syntax, usage, 401", async () => {
   const dir = await Deno.makeTempDir();
   const svc = new FakeService(() => new Response('{"message":"bad token"}', { status: 401 }));

@@ -9,7 +9,7 @@ import { Agent } from "../agent.ts";
 import { type AgentConfig, type DriverSpec, loadConfig, readToken } from "../config.ts";
 import { checkDriverFile, ProcessDriverRunner } from "../driver.ts";
 import { errorChain } from "../errors.ts";
-import { compileFormula, type Formula, unknownVariables } from "../formula.ts";
+import { type Formula, perfFormula, unknownVariables } from "../formula.ts";
 import { setupLogging } from "../log.ts";
 import { isRecord } from "../record.ts";
 import { agentStop, LocalService, onStopSignals, parseLocal, reportInterrupted } from "./local.ts";
@@ -115,8 +115,13 @@ async function check(
   let formula: Formula | undefined;
   if (config?.perf !== undefined) {
     try {
-      formula = compileFormula(config.perf);
-      add("OPTUNE_PERF", true, config.perf);
+      const perf = perfFormula(config.perf);
+      formula = perf.formula;
+      add(
+        "OPTUNE_PERF",
+        true,
+        perf.serviceOnly ? `${config.perf} (${perf.serviceOnly})` : config.perf,
+      );
     } catch (err) {
       add("OPTUNE_PERF", false, (err as Error).message);
     }

@@ -8,7 +8,7 @@ import { Agent } from "../agent.ts";
 import { usageError } from "../cli.ts";
 import { type AgentConfig, loadConfig } from "../config.ts";
 import { ProcessDriverRunner } from "../driver.ts";
-import { compileFormula, type Formula } from "../formula.ts";
+import { type Formula, perfFormula } from "../formula.ts";
 import { getLogger, setupLogging } from "../log.ts";
 import type { EventName } from "../protocol.ts";
 import { isRecord } from "../record.ts";
@@ -139,8 +139,10 @@ export async function localSetup(
     cwd: Deno.cwd(),
     local: true,
   });
+  const perf = config.perf !== undefined ? perfFormula(config.perf) : {};
+  if (perf.serviceOnly) config.warnings.push(`OPTUNE_PERF ${perf.serviceOnly}`);
   for (const w of config.warnings) getLogger(["servo", "config"]).warn(w);
-  const formula = config.perf !== undefined ? compileFormula(config.perf) : undefined;
+  const formula = perf.formula;
   const agent = new Agent({
     config: { ...config, interactive: false, delay: 0 },
     service: new LocalService(opts.quiet),

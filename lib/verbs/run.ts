@@ -30,9 +30,12 @@ interface Setup {
 async function prepare(flags: Parameters<typeof loadConfig>[0]["flags"]): Promise<Setup> {
   const config = await loadConfig({ flags, env: Deno.env.toObject(), cwd: Deno.cwd() });
   // the formula parser loads only when there is a formula (memory)
-  const formula = config.perf !== undefined
-    ? (await import("../formula.ts")).compileFormula(config.perf)
-    : undefined;
+  let formula: Formula | undefined;
+  if (config.perf !== undefined) {
+    const perf = (await import("../formula.ts")).perfFormula(config.perf);
+    formula = perf.formula;
+    if (perf.serviceOnly) config.warnings.push(`OPTUNE_PERF ${perf.serviceOnly}`);
+  }
   const token = await readToken(config);
   return { config, formula, token };
 }
