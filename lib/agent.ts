@@ -323,31 +323,48 @@ export class Agent {
     }
   }
 
-  /** DESCRIBE: query the adjust driver, describe the measure driver, merge. */
-  async describe(param: Record<string, unknown> = {}): Promise<Reply> {
-    const env = await this.#environment(param);
-    if (env) return env;
-    const { adjust, measure } = this.#opts.config.drivers;
-    const appId = this.#opts.config.appId;
-    const mergeOpts = { verboseStderr: this.#opts.config.verboseStderr, requireStatus: false };
-
+  /** `./adjust --query`: the application it describes, or a failed reply. */
+  async query(): Promise<{ application: Record<string, unknown> } | { fail: Reply }> {
+    const { adjust } = this.#opts.config.drivers;
     const ai = await this.#info(adjust);
-    if ("fail" in ai) return ai.fail;
+    if ("fail" in ai) return ai;
     const q = mergeOutcome(
-      await this.#drv.run({ spec: adjust, args: ["--query", appId], signal: this.#hard.signal }),
-      mergeOpts,
+      await this.#drv.run({
+        spec: adjust,
+        args: ["--query", this.#opts.config.appId],
+        signal: this.#hard.signal,
+      }),
+      { verboseStderr: this.#opts.config.verboseStderr, requireStatus: false },
     );
     if (!q.ok) {
       return {
-        status: "failed",
-        message: `Adjust driver failed with status "${q.status}" and message "${q.message}"`,
+        fail: {
+          status: "failed",
+          message: `Adjust driver failed with status "${q.status}" and message "${q.message}"`,
+        },
       };
     }
     let application = q.response.application;
     if (!isRecord(application) && isRecord(q.response.components)) application = q.response;
     if (!isRecord(application)) {
-      return { status: "failed", message: `Adjust driver ${adjust.name} returned no application` };
+      return {
+        fail: { status: "failed", message: `Adjust driver ${adjust.name} returned no application` },
+      };
     }
+    return { application };
+  }
+
+  /** DESCRIBE: query the adjust driver, describe the measure driver, merge. */
+  async describe(param: Record<string, unknown> = {}): Promise<Reply> {
+    const env = await this.#environment(param);
+    if (env) return env;
+    const { measure } = this.#opts.config.drivers;
+    const appId = this.#opts.config.appId;
+    const mergeOpts = { verboseStderr: this.#opts.config.verboseStderr, requireStatus: false };
+
+    const q = await this.query();
+    if ("fail" in q) return q.fail;
+    const { application } = q;
 
     const mi = await this.#info(measure);
     if ("fail" in mi) return mi.fail;

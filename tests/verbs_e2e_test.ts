@@ -67,6 +67,15 @@ Deno.test("servo measure with a failing driver exits 5 with the message", async 
   }
 });
 
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 Deno.test("servo adjust comp.setting=value sends the state", async () => {
   const dir = await servoDir();
   try {
@@ -87,6 +96,26 @@ Deno.test("servo adjust comp.setting=value sends the state", async () => {
     const notObject = await servo(["adjust", "--control", "5", "web.cpu=1"], dir);
     assert.equal(notObject.code, 2);
     assert.match(notObject.stderr, /--control must be a JSON object/);
+    // checked against the driver's --query first; the driver is not run
+    await writeFakeDriver(dir, "adjust", "adjustok", { FAKE_INPUT_FILE: `${dir}/input` });
+    const off = await servo(["adjust", "web.cpu=100", "web.bogus=1"], dir);
+    assert.equal(off.code, 2, off.stderr);
+    assert.match(off.stderr, /^servo adjust: web\.cpu=100: 100 is outside the range 0\.5\.\.4$/m);
+    assert.match(
+      off.stderr,
+      /^servo adjust: web\.bogus=1: component "web" has no setting "bogus"/m,
+    );
+    assert.match(off.stderr, /nothing was changed/);
+    const offJson = await servo(["adjust", "--json", "web.cpu=100"], dir);
+    assert.equal(offJson.code, 2);
+    assert.equal(JSON.parse(offJson.stdout).status, "bad-request");
+    assert.equal(await exists(`${dir}/input`), false, "the adjust driver was not run");
+    const unchecked = await servo(["adjust", "--no-check", "web.cpu=100"], dir);
+    assert.equal(unchecked.code, 0, unchecked.stderr);
+    assert.match(await Deno.readTextFile(`${dir}/input`), /"cpu":\{"value":100\}/);
+    const stray = await servo(["adjust", "myapp", "web.cpu=1", "oops"], dir);
+    assert.equal(stray.code, 2);
+    assert.match(stray.stderr, /not COMPONENT\.SETTING=VALUE: oops \(the app id is myapp\)/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
