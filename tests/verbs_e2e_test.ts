@@ -131,7 +131,10 @@ Deno.test("servo check: a table of pass/fail, exit 1 on a failure", async () => 
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^PASS {2}adjust --info/m);
     assert.match(r.stdout, /^PASS {2}describe +1 component\(s\), 2 setting\(s\), 3 metric\(s\)/m);
-    assert.match(r.stdout, /^PASS {2}service +.* answers \(HTTP \d+\)/m);
+    assert.match(
+      r.stdout,
+      /^PASS {2}service +.* answers \(HTTP \d+ to a POST: credentials accepted\)/m,
+    );
     assert.match(r.stdout, /all checks passed/);
 
     await Deno.remove(`${dir}/adjust`);
@@ -167,6 +170,44 @@ Deno.test("servo check: a table of pass/fail, exit 1 on a failure", async () => 
     assert.match(r.stdout, /^FAIL {2}config +OPTUNE_VERBOSE_STDERR="Minimal" is not none/m);
   } finally {
     await svc.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("servo check: the service row fails on a wrong token behind a POST-only endpoint, on 404 and on 5xx", async () => {
+  const dir = await servoDir();
+  // as servo serve: a GET is 405 before the token is looked at; a POST checks it first
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/missing") return new Response("nothing here", { status: 404 });
+    if (path === "/down") return new Response("maintenance", { status: 503 });
+    if (req.method !== "POST") return new Response("use POST", { status: 405 });
+    if (req.headers.get("authorization") !== "Bearer good") {
+      return new Response("bad token", { status: 401 });
+    }
+    return new Response('{"message":"not an event"}', { status: 400 });
+  });
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  try {
+    const row = async (url: string, token: string) => {
+      await Deno.writeTextFile(`${dir}/token`, token);
+      const r = await servo(["check", "--json", "--auth-token", `${dir}/token`, "--url", url], dir);
+      return JSON.parse(r.stdout).results.find((x: { check: string }) => x.check === "service");
+    };
+    let s = await row(`${base}/servo`, "good\n");
+    assert.equal(s.ok, true, s.detail);
+    assert.match(s.detail, /answers \(HTTP 400 to a POST: credentials accepted\)/);
+    s = await row(`${base}/servo`, "wrong\n");
+    assert.equal(s.ok, false);
+    assert.match(s.detail, /rejected the credentials \(HTTP 401\)/);
+    s = await row(`${base}/missing`, "good\n");
+    assert.equal(s.ok, false);
+    assert.match(s.detail, /^nothing at .* \(HTTP 404\)/);
+    s = await row(`${base}/down`, "good\n");
+    assert.equal(s.ok, false);
+    assert.match(s.detail, /answers HTTP 503: the service has a problem/);
+  } finally {
+    await server.shutdown();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -211,15 +211,50 @@ async function check(
         tokenOk = false;
         add("auth token", false, (err as Error).message);
       }
-      try {
+      const headers: Record<string, string> = token && tokenOk
+        ? { Authorization: `Bearer ${token}` }
+        : {};
+      const probe = async (init: RequestInit) => {
         const res = await fetch(config.url, {
-          headers: token && tokenOk ? { Authorization: `Bearer ${token}` } : {},
+          ...init,
+          headers: { ...headers, ...init.headers },
           signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]),
         });
         await res.body?.cancel();
-        if (res.status === 401 || res.status === 403) {
-          add("service", false, `${config.url} rejected the credentials (HTTP ${res.status})`);
-        } else add("service", true, `${config.url} answers (HTTP ${res.status})`);
+        return res.status;
+      };
+      try {
+        let status = await probe({ method: "GET" });
+        // An endpoint that takes only POST (servo serve's) may answer a GET
+        // before it looks at the token: ask again with a body that is no
+        // event, which a service refuses after checking the credentials,
+        // and which changes nothing.
+        const posted = status === 405;
+        if (posted) {
+          status = await probe({
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: "{}",
+          });
+        }
+        const url = config.url;
+        if (status === 401 || status === 403) {
+          add("service", false, `${url} rejected the credentials (HTTP ${status})`);
+        } else if (status === 404) {
+          add(
+            "service",
+            false,
+            `nothing at ${url} (HTTP 404): check --url, or the account and app`,
+          );
+        } else if (status >= 500) {
+          add("service", false, `${url} answers HTTP ${status}: the service has a problem`);
+        } else {
+          add(
+            "service",
+            true,
+            `${url} answers (HTTP ${status}${posted ? " to a POST: credentials accepted" : ""})`,
+          );
+        }
       } catch (err) {
         if (signal.aborted) return undefined;
         add("service", false, `cannot reach ${config.url}: ${errorChain(err)}`);
