@@ -67,11 +67,7 @@ if (import.meta.main) {
   const status = await child.status;
   await Deno.stderr.write(new TextEncoder().encode(errText));
   if (!status.success) {
-    if (
-      /denort|download|dl\.deno\.land|Import '.*' failed|error sending request|dns error/i.test(
-        errText,
-      )
-    ) {
+    if (!denort && runtimeDownloadFailed(errText)) {
       console.error(
         "\ncompile: deno could not get its runtime (denort) for the binary; this machine " +
           "cannot download it. Download denort-<target>.zip for deno " +
@@ -83,5 +79,29 @@ if (import.meta.main) {
     } else console.error("\ncompile: deno compile failed (see above)");
     Deno.exit(status.code || 1);
   }
-  console.error(`compile: built ${root}/dist/servo`);
+  // A DENORT_BIN that is not a denort runtime (the deno CLI, say) gives a
+  // binary that runs deno, not servo: ask the binary what it is.
+  const out = `${root}/dist/servo`;
+  const help = await new Deno.Command(out, { args: ["--help"], stdout: "piped", stderr: "piped" })
+    .output().catch(() => undefined);
+  const text = help ? new TextDecoder().decode(help.stdout) : "";
+  if (!text.startsWith("usage: servo")) {
+    console.error(
+      `compile: ${out} was written but does not run servo (${out} --help printed ${
+        JSON.stringify(text.split("\n")[0] ?? "")
+      })${denort ? `: is DENORT_BIN=${denort} a denort runtime, not the deno CLI?` : ""}`,
+    );
+    Deno.exit(1);
+  }
+  console.error(`compile: built ${out}`);
+}
+
+/**
+ * Whether deno compile failed while fetching its runtime (denort): the
+ * request to dl.deno.land, not any error that mentions a download (npm
+ * packages are "Download"ed too, before a type error, say).
+ */
+export function runtimeDownloadFailed(errText: string): boolean {
+  return /(error sending request|failed to download|could not download)[^\n]*(dl\.deno\.land|denort)/i
+    .test(errText) || /dl\.deno\.land[^\n]*(dns error|Connect|timed out|404|403)/i.test(errText);
 }

@@ -34,3 +34,22 @@ Deno.test({
     }
   },
 });
+
+Deno.test("runtimeDownloadFailed: the request for denort, not any download", async () => {
+  const { runtimeDownloadFailed } = await import("./compile.ts");
+  assert.equal(
+    runtimeDownloadFailed(
+      "Download https://dl.deno.land/release/v2.9.6/denort-x86_64-unknown-linux-gnu.zip\n" +
+        "error: Writing deno compile executable to temporary file 'dist/servo.tmp'\n" +
+        "    1: error sending request for url (https://dl.deno.land/release/v2.9.6/denort-x86_64-unknown-linux-gnu.zip): client error (Connect): dns error\n",
+    ),
+    true,
+  );
+  assert.equal(
+    runtimeDownloadFailed(
+      "Download https://registry.npmjs.org/yaml\nerror: Type checking failed.\n  TS2322 [ERROR]: ...\n",
+    ),
+    false,
+    "a type error after npm downloads is not a runtime problem",
+  );
+});
