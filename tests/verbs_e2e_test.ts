@@ -44,6 +44,11 @@ Deno.test("servo measure --json and the table output", async () => {
     let r = await servo(["measure", "--duration", "1", "--json"], dir);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).metrics.latency.value, 7);
+    assert.match(
+      r.stderr,
+      /measurement: \[ +50%\] \d+s half way/,
+      "progress on stderr with --json",
+    );
     r = await servo(["measure", "--duration", "1"], dir, {
       OPTUNE_PERF: "requests_throughput / latency",
     });

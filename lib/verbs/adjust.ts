@@ -169,7 +169,6 @@ export async function main(args: string[], ctx: VerbContext): Promise<number> {
   const setup = await localSetup(ctx, {
     appId,
     verbose: values.verbose,
-    quiet: values.json,
   });
   try {
     if (!values["no-check"]) {

@@ -130,7 +130,7 @@ export function reportInterrupted(signal: SignalName, prog: string): number {
 /** Load the configuration (no service needed) and build a local agent. */
 export async function localSetup(
   ctx: VerbContext,
-  opts: { appId?: string; verbose?: boolean; quiet?: boolean },
+  opts: { appId?: string; verbose?: boolean },
 ): Promise<LocalSetup> {
   await setupLogging({ level: opts.verbose ? "debug" : "warning", format: "text" });
   const config = await loadConfig({
@@ -145,7 +145,8 @@ export async function localSetup(
   const formula = perf.formula;
   const agent = new Agent({
     config: { ...config, interactive: false, delay: 0 },
-    service: new LocalService(opts.quiet),
+    // progress on stderr, with --json too: it never mixes into stdout
+    service: new LocalService(),
     drivers: new ProcessDriverRunner({
       ioTimeout: config.ioTimeout,
       cancelTimeout: config.cancelTimeout,

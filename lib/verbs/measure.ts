@@ -63,7 +63,6 @@ export async function main(args: string[], ctx: VerbContext): Promise<number> {
   const setup = await localSetup(ctx, {
     appId: positionals[0],
     verbose: values.verbose,
-    quiet: values.json,
   });
   try {
     const reply = await setup.agent.measure(param);
