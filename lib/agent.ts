@@ -145,8 +145,11 @@ export class Agent {
   /** Run until a stop: HELLO, the command loop, GOODBYE. Throws only fatal errors (auth). */
   async run(): Promise<StopReason> {
     const soft = this.#soft.signal;
+    let greeted = false;
     try {
       await this.#pause(soft);
+      soft.throwIfAborted();
+      greeted = true; // the service may hear HELLO from here on
       await this.#svc.request("HELLO", { agent: this.#opts.config.agent }, {
         kind: "hello",
         signal: soft,
@@ -174,6 +177,12 @@ export class Agent {
       if (err instanceof ServiceAuthError || !soft.aborted) throw err;
     }
     const reason = this.#reason ?? "exit";
+    if (!greeted) {
+      // stopped before HELLO was sent (at the --interactive prompt, or in
+      // the --delay before it): the service never heard of this agent
+      log.info("Stopped before HELLO ({reason}): no GOODBYE to send", { reason });
+      return reason;
+    }
     // A SIGTERM/SIGINT while a graceful GOODBYE is retried cuts it short.
     const goodbyeSignals = [AbortSignal.timeout((this.#opts.goodbyeTimeout ?? 20) * 1000)];
     if (!this.#hard.signal.aborted) goodbyeSignals.push(this.#hard.signal);

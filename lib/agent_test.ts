@@ -338,6 +338,22 @@ Deno.test("run: HELLO, commands, cmd_uid echo, missing/unknown cmd, SLEEP, stop 
   assert.deepEqual(between, [4, 5, 6, 7, 8]);
 });
 
+Deno.test("run: a stop at the --interactive prompt before HELLO sends nothing, not even GOODBYE", async () => {
+  // deno-lint-ignore prefer-const
+  let agent!: Agent;
+  const svc = new FakeService(() => ({}));
+  agent = makeAgent(svc, new FakeDrivers(() => outcome({})), {
+    config: { interactive: true },
+    prompt: (signal) =>
+      new Promise<boolean>((_, reject) => {
+        signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+        agent.stop("restart"); // SIGHUP while the prompt waits
+      }),
+  });
+  assert.equal(await agent.run(), "restart");
+  assert.deepEqual(svc.sent, []);
+});
+
 Deno.test("run: SIGTERM aborts the running driver and skips its completion", async () => {
   // deno-lint-ignore prefer-const
   let agent!: Agent;

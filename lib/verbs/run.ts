@@ -43,6 +43,9 @@ async function prepare(flags: Parameters<typeof loadConfig>[0]["flags"]): Promis
 /** Interactive prompt: print on stdout, wait for one line on stdin. */
 function stdinPrompter(): (signal: AbortSignal) => Promise<boolean> {
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  // A read that a stop cut short stays pending: the next prompt waits for
+  // that one, so the line it brings is not lost.
+  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
   let buffered = "";
   const dec = new TextDecoder();
   return async (signal) => {
@@ -58,7 +61,9 @@ function stdinPrompter(): (signal: AbortSignal) => Promise<boolean> {
       });
       aborted.catch(() => {});
       try {
-        const { value, done } = await Promise.race([reader.read(), aborted]);
+        pending ??= reader.read();
+        const { value, done } = await Promise.race([pending, aborted]);
+        pending = undefined;
         if (done) {
           await Deno.stdout.write(new TextEncoder().encode("\n"));
           return false; // stdin closed: nobody can press Enter
