@@ -7,7 +7,7 @@
  * re-read, HELLO again).
  */
 import { Agent, type StopReason } from "../agent.ts";
-import { AGENT_HELP, parseAgentArgs } from "../cli.ts";
+import { AGENT_HELP, type AgentFlags, parseAgentArgs } from "../cli.ts";
 import { type AgentConfig, effectiveSettings, loadConfig, readToken } from "../config.ts";
 import { ProcessDriverRunner } from "../driver.ts";
 import type { Formula } from "../formula.ts";
@@ -94,6 +94,52 @@ async function runAgent(args: string[], ctx: VerbContext): Promise<number> {
     return 0;
   }
   const flags = parsed.flags;
+  // Signals are taken from the start: one that comes while the configuration
+  // is read is kept and acted on once the agent runs (a SIGHUP would
+  // otherwise end the process, a SIGUSR1 would be lost).
+  let agent: Agent | undefined;
+  let pending: StopReason | undefined;
+  // The stop that asks for most wins, whenever it comes: SIGTERM/SIGINT over
+  // SIGUSR1 ("exit") over SIGHUP ("restart").
+  const rank = (r: StopReason) => (r === "SIGTERM" || r === "SIGINT" ? 2 : r === "exit" ? 1 : 0);
+  const request = (reason: StopReason) => {
+    if (agent) agent.stop(reason);
+    if (!pending || rank(reason) > rank(pending)) pending = reason;
+  };
+  const subs: [SignalName, StopReason][] = [
+    ["SIGTERM", "SIGTERM"],
+    ["SIGINT", "SIGINT"],
+    ["SIGUSR1", "exit"],
+    ["SIGHUP", "restart"],
+  ];
+  const unsubscribe = subs.map(([sig, reason]) => ctx.signals.on(sig, () => request(reason)));
+  try {
+    return await runLoop(flags, {
+      stopper: (a) => {
+        agent = a;
+        if (a && pending) a.stop(pending);
+      },
+      takeRestart: () => {
+        if (pending !== "restart") return false;
+        pending = undefined;
+        return true;
+      },
+    });
+  } finally {
+    for (const u of unsubscribe) u();
+  }
+}
+
+/** Read the configuration, run the agent, and again after each SIGHUP. */
+async function runLoop(
+  flags: AgentFlags,
+  stops: {
+    /** The running agent (undefined between runs): a stop requested before it goes to it. */
+    stopper(agent: Agent | undefined): void;
+    /** After a run that ended with "restart": true (and forgotten) when no stronger stop came. */
+    takeRestart(): boolean;
+  },
+): Promise<number> {
   // Buffered when stderr is a pipe: one write per 100 ms instead of two or
   // three per command; flushed before the exit code goes back to main.ts.
   const logging = (verbose: boolean | undefined, format: AgentConfig["logFormat"]) =>
@@ -112,65 +158,44 @@ async function runAgent(args: string[], ctx: VerbContext): Promise<number> {
   const pid1 = initWarning();
   if (pid1) log.warn("{warning}", { warning: pid1 });
 
-  let agent: Agent | undefined;
-  let pending: StopReason | undefined;
-  // The stop that asks for most wins, whenever it comes: SIGTERM/SIGINT over
-  // SIGUSR1 ("exit") over SIGHUP ("restart").
-  const rank = (r: StopReason) => (r === "SIGTERM" || r === "SIGINT" ? 2 : r === "exit" ? 1 : 0);
-  const request = (reason: StopReason) => {
-    if (agent) agent.stop(reason);
-    if (!pending || rank(reason) > rank(pending)) pending = reason;
-  };
-  const subs: [SignalName, StopReason][] = [
-    ["SIGTERM", "SIGTERM"],
-    ["SIGINT", "SIGINT"],
-    ["SIGUSR1", "exit"],
-    ["SIGHUP", "restart"],
-  ];
-  const unsubscribe = subs.map(([sig, reason]) => ctx.signals.on(sig, () => request(reason)));
   const prompt = stdinPrompter();
-  try {
-    for (;;) {
-      const { config, formula, token } = setup;
-      for (const w of config.warnings) log.warn("{warning}", { warning: w });
-      log.info("Starting servo for {appId} at {url}", { appId: config.appId, url: config.url });
-      log.debug("Effective settings: {settings}", { settings: effectiveSettings(config) });
-      const service = new ServiceClient({
-        url: config.url,
-        token,
-        tokenFile: config.authTokenFile,
-        httpTimeout: config.httpTimeout,
-        retryDelay: config.retryDelay,
+  for (;;) {
+    const { config, formula, token } = setup;
+    for (const w of config.warnings) log.warn("{warning}", { warning: w });
+    log.info("Starting servo for {appId} at {url}", { appId: config.appId, url: config.url });
+    log.debug("Effective settings: {settings}", { settings: effectiveSettings(config) });
+    const service = new ServiceClient({
+      url: config.url,
+      token,
+      tokenFile: config.authTokenFile,
+      httpTimeout: config.httpTimeout,
+      retryDelay: config.retryDelay,
+    });
+    const drivers = new ProcessDriverRunner({
+      ioTimeout: config.ioTimeout,
+      cancelTimeout: config.cancelTimeout,
+    });
+    const agent = new Agent({
+      config,
+      service,
+      drivers,
+      formula,
+      prompt,
+      betweenCommands: gcBetweenCommands(),
+    });
+    stops.stopper(agent);
+    const reason = await agent.run();
+    stops.stopper(undefined);
+    // a SIGTERM/SIGINT/SIGUSR1 that came during the restart's GOODBYE ends it
+    if (reason !== "restart" || !stops.takeRestart()) return 0;
+    try {
+      setup = await prepare(flags);
+      await applyLogging(setup.config);
+      log.info("Configuration and token reloaded");
+    } catch (err) {
+      log.error("Reloading the configuration failed, keeping the previous one: {error}", {
+        error: (err as Error).message,
       });
-      const drivers = new ProcessDriverRunner({
-        ioTimeout: config.ioTimeout,
-        cancelTimeout: config.cancelTimeout,
-      });
-      agent = new Agent({
-        config,
-        service,
-        drivers,
-        formula,
-        prompt,
-        betweenCommands: gcBetweenCommands(),
-      });
-      if (pending) agent.stop(pending);
-      const reason = await agent.run();
-      agent = undefined;
-      // a SIGTERM/SIGINT/SIGUSR1 that came during the restart's GOODBYE ends it
-      if (reason !== "restart" || pending !== "restart") return 0;
-      pending = undefined;
-      try {
-        setup = await prepare(flags);
-        await applyLogging(setup.config);
-        log.info("Configuration and token reloaded");
-      } catch (err) {
-        log.error("Reloading the configuration failed, keeping the previous one: {error}", {
-          error: (err as Error).message,
-        });
-      }
     }
-  } finally {
-    for (const u of unsubscribe) u();
   }
 }
