@@ -108,6 +108,8 @@ export class Agent {
   readonly #hard = new AbortController();
   /** Aborted by any stop: waits between commands stop. */
   readonly #soft = new AbortController();
+  /** A second SIGTERM/SIGINT: give up on GOODBYE too. */
+  readonly #final = new AbortController();
   #reason?: StopReason;
   /** The interactive prompt found stdin closed. */
   #promptGone = false;
@@ -128,7 +130,13 @@ export class Agent {
   /** Request a stop (see the module doc). A signal stop overrides a graceful one. */
   stop(reason: StopReason): void {
     if (reason === "SIGTERM" || reason === "SIGINT") {
-      if (this.#hard.signal.aborted) return;
+      if (this.#hard.signal.aborted) {
+        if (!this.#final.signal.aborted) {
+          log.info("Received {signal} again: not waiting for GOODBYE", { signal: reason });
+          this.#final.abort(new DOMException(reason, "AbortError"));
+        }
+        return;
+      }
       log.info("Received {signal}: stopping now", { signal: reason });
       this.#reason = reason;
       this.#hard.abort(new DOMException(reason, "AbortError"));
@@ -184,7 +192,10 @@ export class Agent {
       return reason;
     }
     // A SIGTERM/SIGINT while a graceful GOODBYE is retried cuts it short.
-    const goodbyeSignals = [AbortSignal.timeout((this.#opts.goodbyeTimeout ?? 20) * 1000)];
+    const goodbyeSignals = [
+      AbortSignal.timeout((this.#opts.goodbyeTimeout ?? 20) * 1000),
+      this.#final.signal,
+    ];
     if (!this.#hard.signal.aborted) goodbyeSignals.push(this.#hard.signal);
     try {
       await this.#svc.request("GOODBYE", { reason }, {

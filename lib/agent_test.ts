@@ -429,6 +429,32 @@ Deno.test("run: SIGUSR1 after SIGHUP exits instead of restarting; SIGTERM cuts a
   assert.equal(agent.stopReason, "SIGTERM");
 });
 
+Deno.test("run: a second SIGINT/SIGTERM gives up on a GOODBYE the service does not take", async () => {
+  // deno-lint-ignore prefer-const
+  let agent!: Agent;
+  const sent: string[] = [];
+  const svc: Service = {
+    request(event, _param, opts) {
+      sent.push(event);
+      if (event === "WHATS_NEXT") {
+        agent.stop("SIGINT"); // Ctrl-C
+        return Promise.reject(opts.signal?.reason);
+      }
+      if (event !== "GOODBYE") return Promise.resolve({});
+      // the service is down: GOODBYE would be retried for 20 s; a second Ctrl-C
+      setTimeout(() => agent.stop("SIGINT"), 50);
+      return new Promise((_, reject) => {
+        opts.signal?.addEventListener("abort", () => reject(opts.signal!.reason), { once: true });
+      });
+    },
+  };
+  agent = makeAgent(svc, new FakeDrivers(() => outcome({})));
+  const t0 = Date.now();
+  assert.equal(await agent.run(), "SIGINT");
+  assert.ok(Date.now() - t0 < 2000, `ended ${Date.now() - t0} ms after the second SIGINT`);
+  assert.deepEqual(sent, ["HELLO", "WHATS_NEXT", "GOODBYE"]);
+});
+
 Deno.test("run: --delay waits before HELLO, each reply and after SLEEP (v1); --interactive prompts there and skips SLEEP", async () => {
   const sleeps: number[] = [];
   let n = 0;
