@@ -155,6 +155,42 @@ export function checkDriverFile(
 }
 
 /**
+ * Why a driver file that exists cannot be executed, when its `#!` line is
+ * the reason (exec then says "No such file or directory", as if the driver
+ * were missing): a Windows line ending, or an interpreter that is not there.
+ * Undefined when the first line looks right.
+ */
+export function interpreterProblem(path: string): string | undefined {
+  let head: string;
+  try {
+    const f = Deno.openSync(path);
+    try {
+      const buf = new Uint8Array(256);
+      const n = f.readSync(buf) ?? 0;
+      head = new TextDecoder().decode(buf.subarray(0, n));
+    } finally {
+      f.close();
+    }
+  } catch {
+    return undefined;
+  }
+  if (!head.startsWith("#!")) return undefined;
+  const line = head.split("\n")[0];
+  if (line.endsWith("\r")) {
+    return `${path} has Windows line endings: its #! line names "${
+      line.slice(2).trim()
+    }\\r", which does not exist (convert it with dos2unix)`;
+  }
+  const interpreter = line.slice(2).trim().split(/\s+/)[0];
+  try {
+    Deno.statSync(interpreter);
+  } catch {
+    return `${path} names the interpreter ${interpreter} in its #! line, which is not installed`;
+  }
+  return undefined;
+}
+
+/**
  * The IO and exit timeouts of all runs, on one timer: nearly every driver
  * has exited, or closed its output, a moment after the other, and the
  * timeout set for it is cancelled at once; every chunk of output moves the
@@ -541,6 +577,10 @@ export class ProcessDriverRunner implements DriverRunner {
     if (out.cancelled) child.kill("SIGKILL");
     child.release();
     out.exitCode = status.signal ? null : status.code;
+    if (out.exitCode === 127 && spec.statPath && /failed to execute/.test(out.stderr)) {
+      const hint = interpreterProblem(spec.statPath);
+      if (hint) out.stderr += `${out.stderr.endsWith("\n") ? "" : "\n"}${hint}\n`;
+    }
     out.exitSignal = status.signal ?? null;
     if (out.killedStuck) out.exitCode = null;
 

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { MAX_WHOLE_OUTPUT, mergeOutcome, ProcessDriverRunner, STDERR_CAP } from "../lib/driver.ts";
+import {
+  interpreterProblem,
+  MAX_WHOLE_OUTPUT,
+  mergeOutcome,
+  ProcessDriverRunner,
+  STDERR_CAP,
+} from "../lib/driver.ts";
 import { alive, FAKE_DRIVER, fakeSpec, readPid, waitGone } from "./helpers.ts";
 
 const merge = (o: Parameters<typeof mergeOutcome>[0], requireStatus = true) =>
@@ -459,6 +465,30 @@ Deno.test("driver start gate: input and progress wait for it; closed gate stops 
     assert.equal(relayed, 0);
     assert.equal(out2.exitCode, null);
     assert.notEqual(await Deno.readTextFile(input2).catch(() => ""), '{"x":2}');
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("driver whose #! line is wrong: the failure says so, not only 'No such file or directory'", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const crlf = `${dir}/measure`;
+    await Deno.writeTextFile(crlf, "#!/bin/sh\r\necho '{}'\r\n");
+    await Deno.chmod(crlf, 0o755);
+    const runner = new ProcessDriverRunner();
+    await assert.rejects(
+      runner.info({ role: "measure", name: "./measure", argv: [crlf], statPath: crlf }, "app"),
+      /exit code 127: .*No such file or directory \| .* has Windows line endings: its #! line names "\/bin\/sh\\r", which does not exist \(convert it with dos2unix\)/,
+    );
+    const missing = `${dir}/adjust`;
+    await Deno.writeTextFile(missing, "#!/nonexistent/python3 -u\nprint('{}')\n");
+    assert.equal(
+      interpreterProblem(missing),
+      `${missing} names the interpreter /nonexistent/python3 in its #! line, which is not installed`,
+    );
+    await Deno.writeTextFile(missing, "#!/bin/sh\necho '{}'\n");
+    assert.equal(interpreterProblem(missing), undefined);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
