@@ -28,17 +28,21 @@ export interface ConfigLocation {
   column?: number;
 }
 
+/** `FILE:LINE:COLUMN: ` (as much of it as is known), or "" without a file. */
+export function locationPrefix(location: ConfigLocation): string {
+  return location.file
+    ? `${location.file}${location.line ? `:${location.line}` : ""}${
+      location.column ? `:${location.column}` : ""
+    }: `
+    : "";
+}
+
 /** Bad configuration (config.yaml, env vars, formula, token file): exit 3. */
 export class ConfigError extends ServoError {
   override readonly exitCode = 3;
   readonly location: ConfigLocation;
   constructor(message: string, location: ConfigLocation = {}, options?: ErrorOptions) {
-    const where = location.file
-      ? `${location.file}${location.line ? `:${location.line}` : ""}${
-        location.column ? `:${location.column}` : ""
-      }: `
-      : "";
-    super(`${where}${message}`, options);
+    super(`${locationPrefix(location)}${message}`, options);
     this.location = location;
   }
 }

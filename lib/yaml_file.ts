@@ -3,7 +3,7 @@
  * names the file, line and column; a missing file can be tolerated.
  */
 import { parseDocument, type YAMLError } from "yaml";
-import { ConfigError } from "./errors.ts";
+import { ConfigError, locationPrefix } from "./errors.ts";
 
 /**
  * Parse YAML text; `file` is only used in messages. A key given twice in a
@@ -26,8 +26,11 @@ export function parseYaml(
     e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
   if (doc.errors.length > 0 && doc.errors.every((e) => e.code === "DUPLICATE_KEY")) {
     for (const e of doc.errors) {
-      const { line, column } = where(e);
-      onWarning?.(`${file}:${line}:${column}: ${what(e)}: the last value is used, as PyYAML does`);
+      onWarning?.(
+        `${locationPrefix({ file, ...where(e) })}${
+          what(e)
+        }: the last value is used, as PyYAML does`,
+      );
     }
     doc = parseDocument(text, { prettyErrors: true, uniqueKeys: false });
   }
