@@ -7,7 +7,7 @@
  * re-read, HELLO again).
  */
 import { Agent, type StopReason } from "../agent.ts";
-import { AGENT_HELP, type AgentFlags, parseAgentArgs } from "../cli.ts";
+import { AGENT_HELP, parseAgentArgs } from "../cli.ts";
 import { type AgentConfig, effectiveSettings, loadConfig, readToken } from "../config.ts";
 import { ProcessDriverRunner } from "../driver.ts";
 import type { Formula } from "../formula.ts";
@@ -114,88 +114,66 @@ async function runAgent(args: string[], ctx: VerbContext): Promise<number> {
   ];
   const unsubscribe = subs.map(([sig, reason]) => ctx.signals.on(sig, () => request(reason)));
   try {
-    return await runLoop(flags, {
-      stopper: (a) => {
-        agent = a;
-        if (a && pending) a.stop(pending);
-      },
-      takeRestart: () => {
-        if (pending !== "restart") return false;
-        pending = undefined;
-        return true;
-      },
-    });
+    // Buffered when stderr is a pipe: one write per 100 ms instead of two or
+    // three per command; flushed before the exit code goes back to main.ts.
+    const logging = (verbose: boolean | undefined, format: AgentConfig["logFormat"]) =>
+      setupLogging({ level: verbose ? "debug" : "info", format, buffered: true });
+    let current = { verbose: flags.verbose ?? false, format: flags.logFormat };
+    await logging(current.verbose, current.format);
+    let setup = await prepare(flags);
+    // config.yaml may change both (at start, and again at each SIGHUP reload).
+    const applyLogging = async (c: AgentConfig) => {
+      if (c.verbose !== current.verbose || c.logFormat !== current.format) {
+        current = { verbose: c.verbose, format: c.logFormat };
+        await logging(current.verbose, current.format);
+      }
+    };
+    await applyLogging(setup.config);
+    const pid1 = initWarning();
+    if (pid1) log.warn("{warning}", { warning: pid1 });
+
+    const prompt = stdinPrompter();
+    for (;;) {
+      const { config, formula, token } = setup;
+      for (const w of config.warnings) log.warn("{warning}", { warning: w });
+      log.info("Starting servo for {appId} at {url}", { appId: config.appId, url: config.url });
+      log.debug("Effective settings: {settings}", { settings: effectiveSettings(config) });
+      const service = new ServiceClient({
+        url: config.url,
+        token,
+        tokenFile: config.authTokenFile,
+        httpTimeout: config.httpTimeout,
+        retryDelay: config.retryDelay,
+      });
+      const drivers = new ProcessDriverRunner({
+        ioTimeout: config.ioTimeout,
+        cancelTimeout: config.cancelTimeout,
+      });
+      agent = new Agent({
+        config,
+        service,
+        drivers,
+        formula,
+        prompt,
+        betweenCommands: gcBetweenCommands(),
+      });
+      if (pending) agent.stop(pending);
+      const reason = await agent.run();
+      agent = undefined;
+      // a SIGTERM/SIGINT/SIGUSR1 that came during the restart's GOODBYE ends it
+      if (reason !== "restart" || pending !== "restart") return 0;
+      pending = undefined;
+      try {
+        setup = await prepare(flags);
+        await applyLogging(setup.config);
+        log.info("Configuration and token reloaded");
+      } catch (err) {
+        log.error("Reloading the configuration failed, keeping the previous one: {error}", {
+          error: (err as Error).message,
+        });
+      }
+    }
   } finally {
     for (const u of unsubscribe) u();
-  }
-}
-
-/** Read the configuration, run the agent, and again after each SIGHUP. */
-async function runLoop(
-  flags: AgentFlags,
-  stops: {
-    /** The running agent (undefined between runs): a stop requested before it goes to it. */
-    stopper(agent: Agent | undefined): void;
-    /** After a run that ended with "restart": true (and forgotten) when no stronger stop came. */
-    takeRestart(): boolean;
-  },
-): Promise<number> {
-  // Buffered when stderr is a pipe: one write per 100 ms instead of two or
-  // three per command; flushed before the exit code goes back to main.ts.
-  const logging = (verbose: boolean | undefined, format: AgentConfig["logFormat"]) =>
-    setupLogging({ level: verbose ? "debug" : "info", format, buffered: true });
-  let current = { verbose: flags.verbose ?? false, format: flags.logFormat };
-  await logging(current.verbose, current.format);
-  let setup = await prepare(flags);
-  // config.yaml may change both (at start, and again at each SIGHUP reload).
-  const applyLogging = async (c: AgentConfig) => {
-    if (c.verbose !== current.verbose || c.logFormat !== current.format) {
-      current = { verbose: c.verbose, format: c.logFormat };
-      await logging(current.verbose, current.format);
-    }
-  };
-  await applyLogging(setup.config);
-  const pid1 = initWarning();
-  if (pid1) log.warn("{warning}", { warning: pid1 });
-
-  const prompt = stdinPrompter();
-  for (;;) {
-    const { config, formula, token } = setup;
-    for (const w of config.warnings) log.warn("{warning}", { warning: w });
-    log.info("Starting servo for {appId} at {url}", { appId: config.appId, url: config.url });
-    log.debug("Effective settings: {settings}", { settings: effectiveSettings(config) });
-    const service = new ServiceClient({
-      url: config.url,
-      token,
-      tokenFile: config.authTokenFile,
-      httpTimeout: config.httpTimeout,
-      retryDelay: config.retryDelay,
-    });
-    const drivers = new ProcessDriverRunner({
-      ioTimeout: config.ioTimeout,
-      cancelTimeout: config.cancelTimeout,
-    });
-    const agent = new Agent({
-      config,
-      service,
-      drivers,
-      formula,
-      prompt,
-      betweenCommands: gcBetweenCommands(),
-    });
-    stops.stopper(agent);
-    const reason = await agent.run();
-    stops.stopper(undefined);
-    // a SIGTERM/SIGINT/SIGUSR1 that came during the restart's GOODBYE ends it
-    if (reason !== "restart" || !stops.takeRestart()) return 0;
-    try {
-      setup = await prepare(flags);
-      await applyLogging(setup.config);
-      log.info("Configuration and token reloaded");
-    } catch (err) {
-      log.error("Reloading the configuration failed, keeping the previous one: {error}", {
-        error: (err as Error).message,
-      });
-    }
   }
 }
