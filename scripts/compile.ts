@@ -80,8 +80,14 @@ if (import.meta.main) {
     Deno.exit(status.code || 1);
   }
   // A DENORT_BIN that is not a denort runtime (the deno CLI, say) gives a
-  // binary that runs deno, not servo: ask the binary what it is.
+  // binary that runs deno, not servo: ask the binary what it is (only one
+  // built for this machine can answer: not after --target for another).
   const out = `${root}/dist/servo`;
+  const target = targetOf(Deno.args);
+  if (target && target !== Deno.build.target) {
+    console.error(`compile: built ${out} for ${target} (not run here)`);
+    Deno.exit(0);
+  }
   const help = await new Deno.Command(out, { args: ["--help"], stdout: "piped", stderr: "piped" })
     .output().catch(() => undefined);
   const text = help ? new TextDecoder().decode(help.stdout) : "";
@@ -94,6 +100,15 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   console.error(`compile: built ${out}`);
+}
+
+/** The value of a `--target T` or `--target=T` among deno compile's extra arguments. */
+export function targetOf(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--target") return args[i + 1];
+    if (args[i].startsWith("--target=")) return args[i].slice("--target=".length);
+  }
+  return undefined;
 }
 
 /**

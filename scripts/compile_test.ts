@@ -53,3 +53,10 @@ Deno.test("runtimeDownloadFailed: the request for denort, not any download", asy
     "a type error after npm downloads is not a runtime problem",
   );
 });
+
+Deno.test("targetOf: --target T and --target=T; none without", async () => {
+  const { targetOf } = await import("./compile.ts");
+  assert.equal(targetOf(["--target", "aarch64-unknown-linux-gnu"]), "aarch64-unknown-linux-gnu");
+  assert.equal(targetOf(["--target=x86_64-apple-darwin"]), "x86_64-apple-darwin");
+  assert.equal(targetOf(["--no-check"]), undefined);
+});
