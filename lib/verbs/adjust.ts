@@ -24,6 +24,12 @@ fits it (range and step, or one of an enum's values).
   --json           print the ADJUSTMENT param as JSON
   -v, --verbose    log driver runs`;
 
+/** "it has: a, b" for the names of `have`, or "it has none". */
+function itHas(have: Record<string, unknown>): string {
+  const names = Object.keys(have);
+  return names.length ? `it has: ${names.join(", ")}` : "it has none";
+}
+
 /**
  * Check an ADJUST state against the adjust driver's `--query` application:
  * every component and setting exists and is not pinned, and every value
@@ -51,12 +57,7 @@ export function checkAgainstQuery(
       const where = `${label}${name}=${v.value}`;
       const spec = have[name];
       if (!isRecord(spec)) {
-        const names = Object.keys(have);
-        problems.push(
-          `${where}: ${owner} has no setting "${name}" (${
-            names.length ? `it has: ${names.join(", ")}` : "it has none"
-          })`,
-        );
+        problems.push(`${where}: ${owner} has no setting "${name}" (${itHas(have)})`);
         continue;
       }
       if (spec.pinned === true) {
@@ -81,10 +82,9 @@ export function checkAgainstQuery(
   for (const [comp, { settings }] of Object.entries(app.components)) {
     const c = known[comp];
     if (!isRecord(c)) {
-      const names = Object.keys(known);
       problems.push(
         `${comp}.${Object.keys(settings)[0]}: the adjust driver has no component "${comp}" (${
-          names.length ? `it has: ${names.join(", ")}` : "it has none"
+          itHas(known)
         })`,
       );
       continue;
